@@ -53,7 +53,7 @@ int main(void) {
             int32_t token = 1; /* BOS */
             int matched = 0;
             for (int i = 0; i < n_golden; i++) {
-                CHECK_OK(presso_llama_forward(s, &token, 1, logits, false));
+                CHECK_OK(presso_llama_forward(s, &token, 1, logits, 0));
                 token = argmax(logits, 512);
                 if (token != golden[i]) break;
                 matched++;
@@ -73,10 +73,10 @@ int main(void) {
     CHECK_OK(presso_llama_state_new(m, 128, 64, 2, &a));
     CHECK_OK(presso_llama_state_new(m, 128, 64, 1, &b));
     float *batch_logits = malloc(sizeof(float) * 64 * 512), one[512];
-    CHECK_OK(presso_llama_forward(a, seq, 64, batch_logits, true));
+    CHECK_OK(presso_llama_forward(a, seq, 64, batch_logits, 0));
     double max_diff = 0;
     for (int i = 0; i < 64; i++) {
-        CHECK_OK(presso_llama_forward(b, &seq[i], 1, one, false));
+        CHECK_OK(presso_llama_forward(b, &seq[i], 1, one, 0));
         for (int v = 0; v < 512; v++) {
             double d = fabs((double)one[v] - batch_logits[i * 512 + v]);
             if (d > max_diff) max_diff = d;
@@ -85,9 +85,9 @@ int main(void) {
     CHECK_MSG(max_diff < 1e-4, "prefill vs decode max |diff| %g", max_diff);
     /* Errors: a token outside the vocabulary, a batch beyond the state's size. */
     int32_t bad = 512;
-    CHECK(presso_llama_forward(b, &bad, 1, one, false) == PRESSO_ERR_INVALID_ARG);
+    CHECK(presso_llama_forward(b, &bad, 1, one, 0) == PRESSO_ERR_INVALID_ARG);
     CHECK(strstr(presso_last_error(), "512") != NULL);
-    CHECK(presso_llama_forward(b, seq, 65, NULL, false) == PRESSO_ERR_INVALID_ARG);
+    CHECK(presso_llama_forward(b, seq, 65, NULL, 65) == PRESSO_ERR_INVALID_ARG);
     free(batch_logits);
     presso_llama_state_free(a);
     presso_llama_state_free(b);

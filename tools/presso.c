@@ -1,13 +1,43 @@
-/* presso command-line interface: argument parsing over the library. */
+/* presso command-line interface: argument parsing over the library; each
+ * command lives in its own cmd_*.c. */
 #include <stdio.h>
+#include <string.h>
 
-#include "presso.h"
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"info", cmd_info, "MODEL: architecture, shapes, tensor types, parameters, bytes, bits per weight"},
+    {"generate", cmd_generate, "MODEL [-z TOK] [-p PROMPT] [-n N] [--temp T] [--top-p P] [--top-k K] [--seed S]"},
+    {"ppl", cmd_ppl, "MODEL -f TEXT [-c CTX] [--protocol llamacpp|strided] [--stride S] [--chunks N]"},
+    {"bench", cmd_bench, "MODEL [-t THREADS] [-p 128] [-n 64] [-r REPS]: tokens/s and peak memory"},
+    {"synth", cmd_synth, "--dim D --hidden H --layers L --heads NH --kv-heads NKV --vocab V -o OUT.gguf"},
+    {"convert", cmd_convert, "IN OUT.gguf --type f32|f16|bf16|q8_0|q4_0|...: write a GGUF llama.cpp runs"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "presso %s — compress, measure and run llama-family models\n\nusage: presso COMMAND [options]\n\n",
+            "0.1.0");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nEvery command takes -t THREADS and --json (machine-readable output).\n"
+               "MODEL is a llama2.c .bin, a .gguf, or a Hugging Face directory (config.json + safetensors).\n");
+}
 
 int main(int argc, char **argv) {
-    (void)argv;
     if (argc < 2) {
-        fprintf(stderr, "usage: presso COMMAND ...\n");
+        usage(stderr);
         return 2;
     }
-    return 2;
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    usage(stderr);
+    return cli_usage_error("unknown command '%s'", argv[1]);
 }

@@ -160,7 +160,7 @@ static void attention(presso_llama_state *s, int32_t layer, int32_t n) {
 }
 
 presso_status presso_llama_forward(presso_llama_state *s, const int32_t *tokens, int32_t n, float *logits,
-                                   bool all_logits) {
+                                   int32_t first_logit) {
     const presso_model *m = s->model;
     const presso_llama_config *c = &m->config;
     if (n <= 0 || n > s->n_batch)
@@ -168,6 +168,8 @@ presso_status presso_llama_forward(presso_llama_state *s, const int32_t *tokens,
     if (s->n_past + n > s->n_ctx)
         return presso_fail(PRESSO_ERR_INVALID_ARG, "context full: %d cached + %d new tokens exceed n_ctx %d",
                            s->n_past, n, s->n_ctx);
+    if (first_logit < 0 || first_logit > n)
+        return presso_fail(PRESSO_ERR_INVALID_ARG, "first logit %d outside the batch of %d", first_logit, n);
     for (int32_t t = 0; t < n; t++)
         if (tokens[t] < 0 || tokens[t] >= c->vocab_size)
             return presso_fail(PRESSO_ERR_INVALID_ARG, "token id %d at batch position %d is outside the vocabulary "
@@ -214,9 +216,9 @@ presso_status presso_llama_forward(presso_llama_state *s, const int32_t *tokens,
         for (int64_t i = 0; i < n * dim; i++) s->x[i] += s->xb[i];
     }
     s->n_past += n;
-    if (!logits) return PRESSO_OK;
+    if (!logits || first_logit == n) return PRESSO_OK;
     const float *out_norm = s->norms + (int64_t)(2 * c->n_layers) * dim;
-    const int32_t first = all_logits ? 0 : n - 1;
+    const int32_t first = first_logit;
     for (int32_t t = first; t < n; t++) rmsnorm(s->xb + (t - first) * dim, s->x + t * dim, out_norm, dim, c->norm_eps);
     presso_matmul(&m->output, s->xb, n - first, logits, s->matmul_scratch, nt);
     return PRESSO_OK;

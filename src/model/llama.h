@@ -22,9 +22,10 @@ int32_t presso_llama_state_n_past(const presso_llama_state *s);
 int32_t presso_llama_state_n_ctx(const presso_llama_state *s);
 
 /* Runs n tokens at positions n_past .. n_past+n-1 and appends them to the
- * cache. Logits are written for every token ([n][vocab]) when all_logits,
- * else for the last token only ([vocab]); logits may be NULL. */
+ * cache. Logits are written for the tokens first_logit .. n-1 as
+ * [n - first_logit][vocab]: first_logit = n-1 gives the last token's only,
+ * 0 every token's; logits NULL (or first_logit = n) computes none. */
 presso_status presso_llama_forward(presso_llama_state *s, const int32_t *tokens, int32_t n, float *logits,
-                                   bool all_logits);
+                                   int32_t first_logit);
 
 #endif

@@ -1,0 +1,47 @@
+/* Perplexity of a model on a token sequence, under two protocols:
+ *  - llamacpp: llama.cpp's llama-perplexity. Non-overlapping chunks of n_ctx
+ *    tokens, the first token of each chunk set to BOS (when the vocabulary adds
+ *    BOS), only the second half of each chunk scored; the final estimate is
+ *    exp(mean NLL) and its error ppl * sqrt(var(NLL) / (count - 1)).
+ *  - strided: Hugging Face's sliding window (docs "Perplexity of fixed-length
+ *    models"): windows of n_ctx tokens advancing by stride; each window scores
+ *    only the tokens no earlier window scored, with all of the window before
+ *    them as context. */
+#ifndef PRESSO_EVAL_PERPLEXITY_H
+#define PRESSO_EVAL_PERPLEXITY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model/model.h"
+
+typedef enum { PRESSO_PPL_LLAMACPP, PRESSO_PPL_STRIDED } presso_ppl_protocol;
+
+typedef struct {
+    presso_ppl_protocol protocol;
+    int32_t n_ctx;
+    int32_t stride;      /* strided only; <= 0: n_ctx / 2 */
+    int32_t max_chunks;  /* <= 0: all */
+    int n_threads;
+    int32_t bos_id;      /* llamacpp: the token every chunk starts with; -1: keep the text's */
+    /* Called after every chunk with the running estimate (may be NULL). */
+    void (*progress)(void *user, int32_t chunk, int32_t n_chunks, double ppl);
+    void *user;
+} presso_ppl_params;
+
+typedef struct {
+    double ppl, ppl_err;  /* final estimate and its standard error */
+    double mean_nll;
+    int64_t n_tokens;     /* tokens in the text */
+    int64_t n_scored;     /* tokens whose NLL entered the estimate */
+    int32_t n_chunks, n_ctx;
+    double seconds;
+} presso_ppl_result;
+
+presso_status presso_perplexity(const presso_model *m, const int32_t *tokens, int64_t n_tokens,
+                                const presso_ppl_params *p, presso_ppl_result *out);
+
+/* -log softmax(logits)[target], accumulated in double as llama.cpp does. */
+double presso_token_nll(const float *logits, int32_t vocab, int32_t target);
+
+#endif

@@ -1,0 +1,39 @@
+/* Shared helpers of the presso CLI: option parsing, errors, common setup. */
+#ifndef PRESSO_TOOLS_CLI_H
+#define PRESSO_TOOLS_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model/model.h"
+#include "presso.h"
+
+/* Prints "presso: error: <library message>" to stderr and returns 1. */
+int cli_fail(void);
+/* Prints "presso: error: <message>" to stderr and returns 2 (bad usage). */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* True when argv[*i] is short or long; then *value is the next argument
+ * (missing value: *value = NULL, the caller reports it). */
+bool cli_option(char **argv, int argc, int *i, const char *short_name, const char *long_name, const char **value);
+bool cli_flag(const char *arg, const char *short_name, const char *long_name);
+
+/* Strict numeric parsing of option values: the whole string, within range;
+ * on failure prints a usage error naming the option. */
+bool cli_int(const char *option, const char *value, int64_t lo, int64_t hi, int64_t *out);
+bool cli_float(const char *option, const char *value, double lo, double hi, double *out);
+
+/* Reads a whole file (text); NULL + error message on failure. */
+char *cli_read_file(const char *path, size_t *len);
+
+/* Opens a model, naming the file on failure. */
+int cli_open_model(const char *path, const char *tokenizer, presso_model **out);
+
+int cmd_info(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_ppl(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+
+#endif
