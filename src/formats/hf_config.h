@@ -3,6 +3,7 @@
 #define PRESSO_FORMATS_HF_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "presso.h"
 
@@ -18,5 +19,10 @@ typedef struct {
 /* Parses and validates (positive sizes, heads divide, kv heads divide heads,
  * rope_scaling null or absent, hidden_act silu, no attention/mlp bias). */
 presso_status presso_hf_config_load(const char *path, presso_hf_config *out);
+
+/* The same from len bytes of JSON in memory (need not be NUL-terminated);
+ * name is used in error messages. */
+presso_status presso_hf_config_parse(const char *json, size_t len, const char *name,
+                                     presso_hf_config *out);
 
 #endif

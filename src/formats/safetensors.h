@@ -5,6 +5,7 @@
 #ifndef PRESSO_FORMATS_SAFETENSORS_H
 #define PRESSO_FORMATS_SAFETENSORS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "presso.h"
@@ -18,6 +19,12 @@ typedef struct presso_safetensors presso_safetensors;
  * order (ne[0] = last safetensors dim). */
 presso_status presso_safetensors_open(const char *path, presso_safetensors **out);
 void presso_safetensors_close(presso_safetensors *st);
+
+/* The same checks on a safetensors image already in memory (used by the fuzz
+ * target and by tests). The tensors point into data, which the caller keeps
+ * alive until presso_safetensors_close; name is used in error messages. */
+presso_status presso_safetensors_open_buffer(const uint8_t *data, size_t size, const char *name,
+                                             presso_safetensors **out);
 
 int64_t presso_safetensors_tensor_count(const presso_safetensors *st);
 const presso_tensor *presso_safetensors_tensor(const presso_safetensors *st, int64_t i);

@@ -4,6 +4,7 @@
 #ifndef PRESSO_TENSOR_QUANTS_H
 #define PRESSO_TENSOR_QUANTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tensor/fp16.h"
@@ -64,6 +65,11 @@ void presso_dequantize_q4_K(const void *src, float *dst, int64_t n);
 void presso_dequantize_q5_K(const void *src, float *dst, int64_t n);
 void presso_dequantize_q6_K(const void *src, float *dst, int64_t n);
 void presso_dequantize_q8_K(const void *src, float *dst, int64_t n);
+
+/* False when any of the n floats is inf or nan. The quantizers below do not
+ * crash on non-finite input but their output is then unspecified (as in
+ * llama.cpp): callers refuse such tensors with an error first. */
+bool presso_floats_all_finite(const float *x, int64_t n);
 
 /* Reference quantizers (ggml's quantize_row_*_ref), byte-identical output. */
 void presso_quantize_q4_0_ref(const float *src, void *dst, int64_t n);

@@ -14,7 +14,19 @@ static const presso_type_traits type_table[PRESSO_TYPE_COUNT] = {
     [PRESSO_TYPE_F32] = {"f32", 1, 4, false, presso_f32_to_float, presso_float_to_f32},
     [PRESSO_TYPE_F16] = {"f16", 1, 2, false, presso_f16_to_float, presso_float_to_f16},
     [PRESSO_TYPE_BF16] = {"bf16", 1, 2, false, presso_bf16_to_float, presso_float_to_bf16},
-    /* Quantized block types: rows added with their reference conversions (quants_ref.c). */
+    /* Quantized block types (ggml's names); conversions in quants_ref.c and quants_k_ref.c. */
+    QUANT_ROW(PRESSO_TYPE_Q4_0, "q4_0", PRESSO_QK4_0, presso_block_q4_0, q4_0),
+    QUANT_ROW(PRESSO_TYPE_Q4_1, "q4_1", PRESSO_QK4_1, presso_block_q4_1, q4_1),
+    QUANT_ROW(PRESSO_TYPE_Q5_0, "q5_0", PRESSO_QK5_0, presso_block_q5_0, q5_0),
+    QUANT_ROW(PRESSO_TYPE_Q5_1, "q5_1", PRESSO_QK5_1, presso_block_q5_1, q5_1),
+    QUANT_ROW(PRESSO_TYPE_Q8_0, "q8_0", PRESSO_QK8_0, presso_block_q8_0, q8_0),
+    QUANT_ROW(PRESSO_TYPE_Q8_1, "q8_1", PRESSO_QK8_1, presso_block_q8_1, q8_1),
+    QUANT_ROW(PRESSO_TYPE_Q2_K, "q2_K", PRESSO_QK_K, presso_block_q2_K, q2_K),
+    QUANT_ROW(PRESSO_TYPE_Q3_K, "q3_K", PRESSO_QK_K, presso_block_q3_K, q3_K),
+    QUANT_ROW(PRESSO_TYPE_Q4_K, "q4_K", PRESSO_QK_K, presso_block_q4_K, q4_K),
+    QUANT_ROW(PRESSO_TYPE_Q5_K, "q5_K", PRESSO_QK_K, presso_block_q5_K, q5_K),
+    QUANT_ROW(PRESSO_TYPE_Q6_K, "q6_K", PRESSO_QK_K, presso_block_q6_K, q6_K),
+    QUANT_ROW(PRESSO_TYPE_Q8_K, "q8_K", PRESSO_QK_K, presso_block_q8_K, q8_K),
 };
 
 const presso_type_traits *presso_type_traits_of(int type_id) {
