@@ -59,10 +59,16 @@ presso_status presso_model_load_hf(presso_model *m, const char *path, char *hf_d
     c->norm_eps = hf.rms_norm_eps;
     c->rope_style = PRESSO_ROPE_HALF;
 
-    PRESSO_TRY(take(st, hf_dir, "model.embed_tokens.weight", &m->token_embd, true));
+    PRESSO_TRY(take(st, hf_dir, "model.embed_tokens.weight", &m->token_embd, false));
     PRESSO_TRY(take(st, hf_dir, "model.norm.weight", &m->output_norm, true));
     PRESSO_TRY(take(st, hf_dir, "lm_head.weight", &m->output, !hf.tie_word_embeddings));
     c->tied_embeddings = hf.tie_word_embeddings;
+    if (!m->token_embd.data) {
+        /* safetensors stores a tied matrix once; some writers keep only lm_head.weight. */
+        if (!c->tied_embeddings || !m->output.data)
+            return presso_fail(PRESSO_ERR_FORMAT, "%s: tensor 'model.embed_tokens.weight' is missing", hf_dir);
+        m->token_embd = m->output;
+    }
     if (c->tied_embeddings) m->output = m->token_embd;
     m->layers = calloc((size_t)c->n_layers, sizeof *m->layers);
     if (!m->layers) return presso_fail(PRESSO_ERR_NOMEM, "out of memory");
