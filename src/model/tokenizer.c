@@ -238,6 +238,29 @@ presso_status presso_tok_build_can_merge_spm(presso_tokenizer *t) {
     return PRESSO_OK;
 }
 
+presso_status presso_tok_build_user(presso_tokenizer *t) {
+    free(t->user);
+    t->user = NULL;
+    t->n_user = 0;
+    for (int32_t i = 0; i < t->n_vocab; i++) t->n_user += t->type[i] == PRESSO_TOKTYPE_USER_DEFINED;
+    if (!t->n_user) return PRESSO_OK;
+    t->user = malloc((size_t)t->n_user * sizeof *t->user);
+    if (!t->user) return presso_fail(PRESSO_ERR_NOMEM, "tokenizer: out of memory");
+    int32_t k = 0;
+    for (int32_t i = 0; i < t->n_vocab; i++)
+        if (t->type[i] == PRESSO_TOKTYPE_USER_DEFINED) t->user[k++] = i;
+    /* longest first, then by id (insertion sort: few such tokens) */
+    for (int32_t i = 1; i < t->n_user; i++) {
+        int32_t x = t->user[i], j = i;
+        while (j > 0 && t->length[t->user[j - 1]] < t->length[x]) {
+            t->user[j] = t->user[j - 1];
+            j--;
+        }
+        t->user[j] = x;
+    }
+    return PRESSO_OK;
+}
+
 /* GPT-2 bytes_to_unicode(): printable Latin-1 bytes stand for themselves, the
  * other 68 are shifted to U+0100.. in byte order. */
 uint32_t presso_tok_byte_to_cp(uint8_t b) {
@@ -283,6 +306,7 @@ void presso_tokenizer_free(presso_tokenizer *t) {
     free(t->score);
     free(t->type);
     free(t->can_merge);
+    free(t->user);
     free(t->vocab.slots);
     free(t->merge_left);
     free(t->merge_right);
@@ -296,6 +320,7 @@ void presso_tokenizer_free(presso_tokenizer *t) {
 int32_t presso_tokenizer_vocab_size(const presso_tokenizer *t) { return t->n_vocab; }
 int32_t presso_tokenizer_bos(const presso_tokenizer *t) { return t->bos; }
 int32_t presso_tokenizer_eos(const presso_tokenizer *t) { return t->eos; }
+int32_t presso_tokenizer_unk(const presso_tokenizer *t) { return t->unk; }
 bool presso_tokenizer_adds_bos(const presso_tokenizer *t) { return t->add_bos && t->bos >= 0; }
 
 const char *presso_tokenizer_kind_name(const presso_tokenizer *t) {
@@ -306,6 +331,71 @@ const char *presso_tokenizer_kind_name(const presso_tokenizer *t) {
     case PRESSO_TOK_GPT2: return t->pre == PRESSO_PRE_DIGITS ? "gpt2-bpe (digits split)" : "gpt2-bpe";
     }
     return "?";
+}
+
+typedef struct {
+    size_t off, len;
+    int32_t token; /* >= 0: a user-defined token; else raw text */
+} fragment;
+
+/* Splits text at occurrences of user-defined tokens, longest token first,
+ * leftmost occurrence first (llama.cpp tokenizer_st_partition). */
+static presso_status partition(const presso_tokenizer *t, const char *text, size_t len, fragment **out,
+                               int64_t *n_out) {
+    int64_t n = 1, cap = 16;
+    fragment *f = malloc((size_t)cap * sizeof *f);
+    if (!f) return presso_fail(PRESSO_ERR_NOMEM, "tokenizer: out of memory");
+    f[0] = (fragment){0, len, -1};
+    for (int32_t u = 0; u < t->n_user; u++) {
+        int32_t id = t->user[u];
+        const char *s = t->blob + t->offset[id];
+        size_t sl = t->length[id];
+        if (sl == 0) continue;
+        for (int64_t i = 0; i < n; i++) {
+            if (f[i].token >= 0 || f[i].len < sl) continue;
+            const char *hit = memmem(text + f[i].off, f[i].len, s, sl);
+            if (!hit) continue;
+            if (n + 2 > cap) {
+                cap *= 2;
+                fragment *g = realloc(f, (size_t)cap * sizeof *f);
+                if (!g) {
+                    free(f);
+                    return presso_fail(PRESSO_ERR_NOMEM, "tokenizer: out of memory");
+                }
+                f = g;
+            }
+            size_t at = (size_t)(hit - text);
+            fragment left = {f[i].off, at - f[i].off, -1}, tok = {at, sl, id};
+            fragment right = {at + sl, f[i].off + f[i].len - at - sl, -1};
+            int64_t add = (left.len > 0) + 1 + (right.len > 0);
+            memmove(f + i + add, f + i + 1, (size_t)(n - i - 1) * sizeof *f);
+            int64_t k = i;
+            if (left.len > 0) f[k++] = left;
+            f[k++] = tok;
+            if (right.len > 0) f[k] = right;
+            n += add - 1;
+            i = k - 1; /* continue with the right part */
+        }
+    }
+    *out = f;
+    *n_out = n;
+    return PRESSO_OK;
+}
+
+static presso_status encode_raw(const presso_tokenizer *t, const char *text, size_t len, bool space_prefix,
+                                presso_idvec *out) {
+    switch (t->kind) {
+    case PRESSO_TOK_SPM: {
+        /* llama.cpp: the "▁" prefix goes on text that starts the input or
+         * follows a special token */
+        presso_tokenizer tmp = *t;
+        tmp.add_space_prefix = t->add_space_prefix && space_prefix;
+        return presso_tok_encode_spm(&tmp, text, len, out);
+    }
+    case PRESSO_TOK_HF_SPM: return presso_tok_encode_hf_spm(t, text, len, out);
+    case PRESSO_TOK_GPT2: return presso_tok_encode_gpt2(t, text, len, out);
+    default: return presso_fail(PRESSO_ERR_INTERNAL, "tokenizer: bad kind %d", (int)t->kind);
+    }
 }
 
 presso_status presso_tokenizer_encode(const presso_tokenizer *t, const char *text, size_t len, bool add_bos,
@@ -322,11 +412,23 @@ presso_status presso_tokenizer_encode(const presso_tokenizer *t, const char *tex
     } else {
         if (bos) st = presso_idvec_push(&out, t->bos);
         if (st == PRESSO_OK && len > 0) {
-            switch (t->kind) {
-            case PRESSO_TOK_SPM: st = presso_tok_encode_spm(t, text, len, &out); break;
-            case PRESSO_TOK_HF_SPM: st = presso_tok_encode_hf_spm(t, text, len, &out); break;
-            case PRESSO_TOK_GPT2: st = presso_tok_encode_gpt2(t, text, len, &out); break;
-            default: st = presso_fail(PRESSO_ERR_INTERNAL, "tokenizer: bad kind %d", (int)t->kind);
+            if (t->n_user == 0) {
+                st = encode_raw(t, text, len, true, &out);
+            } else {
+                fragment *f = NULL;
+                int64_t nf = 0;
+                st = partition(t, text, len, &f, &nf);
+                bool prev_special = true;
+                for (int64_t i = 0; st == PRESSO_OK && i < nf; i++) {
+                    if (f[i].token >= 0) {
+                        st = presso_idvec_push(&out, f[i].token);
+                        prev_special = true;
+                    } else {
+                        st = encode_raw(t, text + f[i].off, f[i].len, prev_special, &out);
+                        prev_special = false;
+                    }
+                }
+                free(f);
             }
         }
     }

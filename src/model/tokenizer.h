@@ -41,6 +41,7 @@ int32_t presso_tokenizer_vocab_size(const presso_tokenizer *t);
 int32_t presso_tokenizer_bos(const presso_tokenizer *t); /* -1 if none */
 int32_t presso_tokenizer_eos(const presso_tokenizer *t); /* -1 if none */
 bool presso_tokenizer_adds_bos(const presso_tokenizer *t);
+int32_t presso_tokenizer_unk(const presso_tokenizer *t); /* -1 if none */
 
 /* Encodes len bytes of UTF-8 text. *ids is malloc'd (caller frees), *n_ids
  * its length. add_bos prepends the BOS id when the tokenizer has one. Special

@@ -179,6 +179,7 @@ static presso_status load(const presso_gguf *g, presso_tokenizer **out) {
     if (st == PRESSO_OK) st = presso_tok_set_texts(t, texts, lens);
     if (st == PRESSO_OK) st = presso_tok_build_vocab(t, true); /* llama.cpp token_to_id: last duplicate wins */
     if (st == PRESSO_OK && kind == PRESSO_TOK_SPM) st = presso_tok_build_can_merge_spm(t);
+    if (st == PRESSO_OK) st = presso_tok_build_user(t);
     if (st == PRESSO_OK && kind == PRESSO_TOK_GPT2) {
         st = load_merges(g, t);
         presso_tok_build_bytechars(t);

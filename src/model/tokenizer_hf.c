@@ -192,6 +192,7 @@ static presso_status build(const char *name, const cJSON *root, const cJSON *cfg
     }
     if (st == PRESSO_OK) st = presso_tok_set_texts(t, texts, lens);
     if (st == PRESSO_OK) st = presso_tok_build_vocab(t, false);
+    if (st == PRESSO_OK) st = presso_tok_build_user(t);
     if (st == PRESSO_OK) {
         int nm = cJSON_GetArraySize(merges);
         st = presso_tok_alloc_merges(t, nm);

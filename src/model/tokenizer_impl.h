@@ -66,6 +66,12 @@ struct presso_tokenizer {
     presso_tok_pairmap merges;
     bool hf_merge_check; /* HF: a stale queue entry must still be the same merge */
 
+    /* USER_DEFINED tokens, longest first: split out of the input before
+     * tokenizing (llama.cpp tokenizer_st_partition does so even when special
+     * tokens are not parsed; HF does for every added token). */
+    int32_t n_user;
+    int32_t *user;
+
     int32_t bos, eos, unk, pad;
     bool add_bos, add_eos, add_space_prefix;
     int32_t byte_token[256];     /* "<0xXX>" ids, -1 if absent */
@@ -99,6 +105,8 @@ uint32_t presso_tok_byte_to_cp(uint8_t b);
 /* Fills can_merge for score-driven merging (token texts that are a proper
  * prefix or suffix of another token). BPE sets it in presso_tok_add_merge. */
 presso_status presso_tok_build_can_merge_spm(presso_tokenizer *t);
+/* Collects the USER_DEFINED tokens into t->user. */
+presso_status presso_tok_build_user(presso_tokenizer *t);
 /* Fills bytechar_token from the vocab. */
 void presso_tok_build_bytechars(presso_tokenizer *t);
 
