@@ -38,7 +38,12 @@ typedef struct presso_gguf presso_gguf;
 /* ---- reading ---------------------------------------------------------- */
 
 /* Maps and parses `path`. On error *out is NULL and the message names the
- * file, the byte offset and what is wrong. */
+ * file, the byte offset and what is wrong. Refused with PRESSO_ERR_FORMAT:
+ * versions other than 2 and 3, big-endian files, arrays of arrays, duplicate
+ * keys or tensor names, general.alignment that is not a u32 power of two,
+ * n_dims outside 1..4, tensor names over PRESSO_MAX_NAME-1 bytes, tensor
+ * types without a row in the type traits table, and any count, length or
+ * data range that does not fit in the file. Zero-size dims are allowed. */
 presso_status presso_gguf_open(const char *path, presso_gguf **out);
 /* Parses a GGUF image already in memory (borrowed: must outlive the handle);
  * `name` stands for the file in error messages. Used by the fuzz target. */
@@ -54,6 +59,7 @@ size_t presso_gguf_file_size(const presso_gguf *g);
 int64_t presso_gguf_kv_count(const presso_gguf *g);
 /* Index of key, or -1. */
 int64_t presso_gguf_find_key(const presso_gguf *g, const char *key);
+/* Out-of-range i: an empty key {NULL, 0} and type (presso_gguf_value_type)-1. */
 presso_gguf_string presso_gguf_kv_key(const presso_gguf *g, int64_t i);
 presso_gguf_value_type presso_gguf_kv_type(const presso_gguf *g, int64_t i);
 
@@ -78,6 +84,26 @@ presso_status presso_gguf_get_array_string(const presso_gguf *g, const char *key
                                            presso_gguf_string *out);
 presso_status presso_gguf_get_array_data(const presso_gguf *g, const char *key, const void **data);
 
+/* Any pair by index (0 <= i < kv_count), for walking all metadata without
+ * knowing the keys (dumps, copy_kvs, the fuzz target). */
+typedef struct {
+    presso_gguf_value_type type;
+    presso_gguf_value_type elem_type; /* arrays: the element type; else == type */
+    uint64_t count;                   /* arrays: elements; strings: bytes; scalars: 1 */
+    const void *data;    /* scalars, numeric arrays: packed little-endian bytes (maybe
+                            unaligned); strings: the characters; string arrays: NULL */
+    const uint8_t *raw;  /* the value exactly as serialized after its type tag */
+    uint64_t raw_len;
+} presso_gguf_value;
+presso_status presso_gguf_kv_value(const presso_gguf *g, int64_t i, presso_gguf_value *out);
+/* Element j of a string array at index i. */
+presso_status presso_gguf_kv_array_string(const presso_gguf *g, int64_t i, uint64_t j, presso_gguf_string *out);
+presso_status presso_gguf_get_f64(const presso_gguf *g, const char *key, double *out); /* f32 or f64 */
+/* Start of the image (the mapping, or the buffer given to open_buffer) and the
+ * byte offset of the aligned data section inside it. */
+const uint8_t *presso_gguf_base(const presso_gguf *g);
+uint64_t presso_gguf_data_offset(const presso_gguf *g);
+
 /* Tensors: name, type, dims and a data pointer into the mapping; the tensor's
  * byte range is checked to lie inside the file. */
 int64_t presso_gguf_tensor_count(const presso_gguf *g);
@@ -97,9 +123,16 @@ presso_status presso_gguf_writer_set_i32(presso_gguf_writer *w, const char *key,
 presso_status presso_gguf_writer_set_u64(presso_gguf_writer *w, const char *key, uint64_t v);
 presso_status presso_gguf_writer_set_f32(presso_gguf_writer *w, const char *key, float v);
 presso_status presso_gguf_writer_set_bool(presso_gguf_writer *w, const char *key, bool v);
+presso_status presso_gguf_writer_set_u8(presso_gguf_writer *w, const char *key, uint8_t v);
+presso_status presso_gguf_writer_set_i8(presso_gguf_writer *w, const char *key, int8_t v);
+presso_status presso_gguf_writer_set_u16(presso_gguf_writer *w, const char *key, uint16_t v);
+presso_status presso_gguf_writer_set_i16(presso_gguf_writer *w, const char *key, int16_t v);
+presso_status presso_gguf_writer_set_i64(presso_gguf_writer *w, const char *key, int64_t v);
+presso_status presso_gguf_writer_set_f64(presso_gguf_writer *w, const char *key, double v);
 presso_status presso_gguf_writer_set_string(presso_gguf_writer *w, const char *key, const char *v);
 presso_status presso_gguf_writer_set_string_n(presso_gguf_writer *w, const char *key, const char *v, uint64_t len);
-/* Numeric array of elem_type (UINT8..FLOAT64 except BOOL/STRING/ARRAY allowed; BOOL too). */
+/* Numeric array of elem_type (UINT8..FLOAT64 except BOOL/STRING/ARRAY allowed; BOOL too).
+ * data holds count host-order values of that type (bool for BOOL). */
 presso_status presso_gguf_writer_set_array(presso_gguf_writer *w, const char *key,
                                            presso_gguf_value_type elem_type, const void *data, uint64_t count);
 /* String array; strings[i] has lens[i] bytes (lens may be NULL for NUL-terminated). */
