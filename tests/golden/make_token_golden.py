@@ -33,8 +33,8 @@ SHARED = os.environ.get("PRESSO_SHARED_DIR", os.path.join(ROOT, "..", "shared"))
 DATA_FILES = ["tinystories/valid.txt", "tinystories/sample.txt", "wikitext-2/wiki.test.raw",
               "lambada/lambada_test.jsonl", "hellaswag/hellaswag_val.txt", "tasks/arc_easy.jsonl",
               "tasks/boolq.jsonl", "tasks/copa.jsonl", "tasks/openbookqa.jsonl", "tasks/piqa.jsonl"]
-PER_FILE = {"wikitext-2/wiki.test.raw": 40, "tinystories/valid.txt": 12, "tinystories/sample.txt": 10}
-MAX_SLICE = 200
+PER_FILE = {"wikitext-2/wiki.test.raw": 30, "tinystories/valid.txt": 12, "tinystories/sample.txt": 10}
+MAX_SLICE = 150
 
 EDGE = [b"", b" ", b"  ", b"   ", b"a", b" a", b"  a", b"a ", b"a  ", b"   leading and trailing   ",
         b"multiple   spaces  here", b"\n", b"\n\n", b"line one\nline two\n", b" \n \n", b"tab\there\t",
@@ -163,6 +163,9 @@ def smollm2_gguf():
     p = os.environ.get("PRESSO_SMOLLM2_GGUF")
     if p and os.path.exists(p):
         return p
+    hits = sorted(glob.glob(os.path.expanduser("~/.cache/presso/models/SmolLM2*.gguf")))
+    if hits:
+        return hits[0]
     venv = os.path.expanduser("~/.cache/presso/venv/lib/python3.11/site-packages")
     hits = sorted(glob.glob(os.path.join(venv, "**", "*[Ss]mol[Ll][Mm]2*.gguf"), recursive=True))
     return hits[0] if hits else None
@@ -184,6 +187,7 @@ def main():
         print("HF tokenizers not installed: tokens_hf656k.txt left as it is")
     if Tokenizer:
         tok = Tokenizer.from_file(os.path.join(SHARED, "models/tinystories-656k/tokenizer.json"))
+        tok.encode_special_tokens = True  # special-token text is plain text, as in presso and llama.cpp
         write("tokens_hf656k.txt", valid, lambda b: tok.encode(b.decode()).ids)
 
     try:
@@ -207,22 +211,55 @@ def main():
             print("SmolLM2 GGUF not found: tokens_smollm2.txt left as it is")
 
 
+def read_gguf_kv(path):
+    """The metadata of a GGUF v2/v3 file (no tensors), enough for this script."""
+    with open(path, "rb") as f:
+        d = f.read(64 << 20)
+    o = 0
+
+    def take(fmt):
+        nonlocal o
+        v = struct.unpack_from("<" + fmt, d, o)[0]
+        o += struct.calcsize("<" + fmt)
+        return v
+
+    def string():
+        nonlocal o
+        n = take("Q")
+        o += n
+        return d[o - n:o]
+
+    scal = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+
+    def value(t):
+        if t == 8:
+            return string()
+        if t == 9:
+            et, n = take("I"), take("Q")
+            return [value(et) for _ in range(n)]
+        return take(scal[t])
+
+    assert d[:4] == b"GGUF"
+    o = 8
+    take("Q")
+    kv = {}
+    for _ in range(take("Q")):
+        k = string().decode()
+        kv[k] = value(take("I"))
+    return kv
+
+
 def check_hf_bytelevel(gguf_path, cases, llama_encode, Tokenizer):
     """A tokenizer.json (Digits + ByteLevel BPE) from the GGUF's vocab and
     merges; HF tokenizers must agree with llama.cpp on every case."""
-    from gguf import GGUFReader
-    r = GGUFReader(gguf_path)
-
-    def arr(key):
-        f = r.fields[key]
-        return [bytes(f.parts[i]).decode() for i in f.data]
+    kv = read_gguf_kv(gguf_path)
+    tokens = [t.decode() for t in kv["tokenizer.ggml.tokens"]]
+    merges = [m.decode() for m in kv["tokenizer.ggml.merges"]]
+    types = kv["tokenizer.ggml.token_type"]
 
     def scalar(key):
-        f = r.fields.get(key)
-        return None if f is None else f.parts[f.data[0]][0]
+        return kv.get(key)
 
-    tokens, merges = arr("tokenizer.ggml.tokens"), arr("tokenizer.ggml.merges")
-    types = list(r.fields["tokenizer.ggml.token_type"].parts[-1])
     added = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
               "normalized": False, "special": True} for i, t in enumerate(tokens) if types[i] == 3]
     bos = scalar("tokenizer.ggml.bos_token_id")
@@ -246,6 +283,7 @@ def check_hf_bytelevel(gguf_path, cases, llama_encode, Tokenizer):
         json.dump({"add_bos_token": add_bos, "bos_token": tokens[bos] if bos is not None else None,
                    "eos_token": tokens[eos] if eos is not None else None}, f)
     tok = Tokenizer.from_file(out)
+    tok.encode_special_tokens = True
     bad = 0
     for case in cases:
         b = case[-1]
