@@ -27,6 +27,12 @@ presso_status presso_tokenizer_load_llama2c(const char *path, int32_t vocab_size
  * NULL when absent). */
 presso_status presso_tokenizer_load_hf(const char *tokenizer_json, const char *tokenizer_config_json,
                                        presso_tokenizer **out);
+/* The same from memory (borrowed for the call only); `name` stands for the
+ * file in error messages. Used by the fuzz target. config may be NULL. */
+presso_status presso_tokenizer_load_hf_buffer(const uint8_t *json, size_t json_size, const uint8_t *config,
+                                              size_t config_size, const char *name, presso_tokenizer **out);
+presso_status presso_tokenizer_load_llama2c_buffer(const uint8_t *data, size_t size, const char *name,
+                                                   int32_t vocab_size, presso_tokenizer **out);
 /* The tokenizer stored in a GGUF's tokenizer.ggml.* keys. */
 presso_status presso_tokenizer_load_gguf(const presso_gguf *g, presso_tokenizer **out);
 void presso_tokenizer_free(presso_tokenizer *t);
@@ -35,6 +41,7 @@ int32_t presso_tokenizer_vocab_size(const presso_tokenizer *t);
 int32_t presso_tokenizer_bos(const presso_tokenizer *t); /* -1 if none */
 int32_t presso_tokenizer_eos(const presso_tokenizer *t); /* -1 if none */
 bool presso_tokenizer_adds_bos(const presso_tokenizer *t);
+int32_t presso_tokenizer_unk(const presso_tokenizer *t); /* -1 if none */
 
 /* Encodes len bytes of UTF-8 text. *ids is malloc'd (caller frees), *n_ids
  * its length. add_bos prepends the BOS id when the tokenizer has one. Special
@@ -49,6 +56,9 @@ presso_status presso_tokenizer_encode(const presso_tokenizer *t, const char *tex
  * leading space after BOS is dropped where the reference drops it. Writes at
  * most cap bytes into buf, returns the byte count (0 for special tokens). */
 size_t presso_tokenizer_decode(const presso_tokenizer *t, int32_t prev, int32_t id, char *buf, size_t cap);
+/* A buffer of this many bytes holds any decoded token (pieces longer than
+ * cap are cut at cap bytes). */
+size_t presso_tokenizer_max_piece_len(const presso_tokenizer *t);
 
 /* Stores the tokenizer as GGUF tokenizer.ggml.* keys (model, tokens, scores,
  * token_type, merges, bos/eos/unk/pad ids, add_bos_token, pre) so llama.cpp
