@@ -62,7 +62,7 @@ presso_status presso_llama_state_new(const presso_model *m, int32_t n_ctx, int32
     s->gate = alloc_floats(B * c->hidden_dim, &failed);
     s->up = alloc_floats(B * c->hidden_dim, &failed);
     s->scores = alloc_floats((int64_t)n_threads * n_ctx, &failed);
-    s->matmul_scratch = alloc_floats(presso_matmul_scratch_floats(widest), &failed);
+    s->matmul_scratch = alloc_floats(presso_matmul_scratch_floats(widest, n_threads), &failed);
     s->embd_row = alloc_floats(dim, &failed);
     if (failed) {
         presso_llama_state_free(s);
@@ -83,7 +83,7 @@ presso_status presso_llama_state_new(const presso_model *m, int32_t n_ctx, int32
                                                       : &m->layers[l / 2].ffn_norm;
         presso_type_traits_of(t->type)->to_float(t->data, s->norms + (int64_t)l * dim, dim);
     }
-    openblas_set_num_threads(n_threads);
+    openblas_set_num_threads(1); /* threads come from OpenMP (matmul.c) */
     *out = s;
     return PRESSO_OK;
 }

@@ -1,11 +1,14 @@
 #include "tensor/matmul.h"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include "tensor/kernels.h"
 #include "tensor/types.h"
 
-int64_t presso_matmul_scratch_floats(int64_t in) { return PRESSO_MATMUL_PANEL_ROWS * in; }
+int64_t presso_matmul_scratch_floats(int64_t in, int n_threads) {
+    return (int64_t)(n_threads > 0 ? n_threads : 1) * PRESSO_MATMUL_PANEL_ROWS * in;
+}
 
 static void matmul_rows(const presso_tensor *w, const float *x, int64_t n, float *y, int n_threads) {
     const int64_t in = w->ne[0], out = w->ne[1];
@@ -22,19 +25,23 @@ static void matmul_rows(const presso_tensor *w, const float *x, int64_t n, float
 static void matmul_gemm(const presso_tensor *w, const float *x, int64_t n, float *y, float *scratch,
                         int n_threads) {
     const int64_t in = w->ne[0], out = w->ne[1];
-    if (w->type == PRESSO_TYPE_F32) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1.0f, x, (int)in,
-                    w->data, (int)in, 0.0f, y, (int)out);
-        return;
-    }
     const presso_type_traits *t = presso_type_traits_of(w->type);
     const size_t row_bytes = (size_t)presso_row_bytes(w->type, in);
     const uint8_t *base = w->data;
-    for (int64_t r0 = 0; r0 < out; r0 += PRESSO_MATMUL_PANEL_ROWS) {
+    const int64_t n_panels = (out + PRESSO_MATMUL_PANEL_ROWS - 1) / PRESSO_MATMUL_PANEL_ROWS;
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+    for (int64_t panel = 0; panel < n_panels; panel++) {
+        const int64_t r0 = panel * PRESSO_MATMUL_PANEL_ROWS;
         const int64_t rows = out - r0 < PRESSO_MATMUL_PANEL_ROWS ? out - r0 : PRESSO_MATMUL_PANEL_ROWS;
-#pragma omp parallel for num_threads(n_threads) schedule(static)
-        for (int64_t r = 0; r < rows; r++) t->to_float(base + (size_t)(r0 + r) * row_bytes, scratch + r * in, in);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)rows, (int)in, 1.0f, x, (int)in, scratch,
+        const float *wf;
+        if (w->type == PRESSO_TYPE_F32) {
+            wf = (const float *)(const void *)(base + (size_t)r0 * row_bytes);
+        } else {
+            float *mine = scratch + (int64_t)omp_get_thread_num() * PRESSO_MATMUL_PANEL_ROWS * in;
+            for (int64_t r = 0; r < rows; r++) t->to_float(base + (size_t)(r0 + r) * row_bytes, mine + r * in, in);
+            wf = mine;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)rows, (int)in, 1.0f, x, (int)in, wf,
                     (int)in, 0.0f, y + r0, (int)out);
     }
 }

@@ -1,7 +1,9 @@
 /* Y = X Wᵀ for a weight tensor W (ne {in, out}, any type) and n rows of
  * float activations X [n][in], giving Y [n][out].
  * Small n (decode) runs the dispatched vec_dot kernels over rows with OpenMP;
- * large n (prefill) dequantizes W in row panels and calls OpenBLAS sgemm. */
+ * large n (prefill) dequantizes W in row panels and calls OpenBLAS sgemm on
+ * each. All parallelism is OpenMP's: OpenBLAS runs single-threaded inside
+ * each thread, so the two thread pools never spin against each other. */
 #ifndef PRESSO_TENSOR_MATMUL_H
 #define PRESSO_TENSOR_MATMUL_H
 
@@ -14,7 +16,7 @@
 #define PRESSO_MATMUL_PANEL_ROWS 256
 
 /* Floats of scratch presso_matmul needs for W with `in` columns. */
-int64_t presso_matmul_scratch_floats(int64_t in);
+int64_t presso_matmul_scratch_floats(int64_t in, int n_threads);
 
 /* scratch: presso_matmul_scratch_floats(in) floats (unused when W is F32). */
 void presso_matmul(const presso_tensor *w, const float *x, int64_t n, float *y, float *scratch, int n_threads);
