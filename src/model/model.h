@@ -89,6 +89,8 @@ int64_t presso_model_weight_bytes(const presso_model *m);
 /* Format loaders, used by presso_model_open: weights and hyperparameters
  * only; presso_model_open attaches the tokenizer. */
 presso_status presso_model_load_llama2c(presso_model *m, const char *path);
+/* The same from a checkpoint image in memory (borrowed; 4-byte aligned). */
+presso_status presso_model_load_llama2c_buffer(presso_model *m, const uint8_t *data, size_t size, const char *path);
 presso_status presso_model_load_gguf(presso_model *m, const char *path);
 /* path: a directory, its config.json, a .safetensors or an index.json. On
  * success hf_dir receives the model's directory (for tokenizer.json). */

@@ -50,12 +50,18 @@ presso_status presso_model_load_llama2c(presso_model *m, const char *path) {
     presso_mapped_file *file = &m->mappings[m->n_mappings];
     PRESSO_TRY(presso_map_file(path, file));
     m->n_mappings++;
+    return presso_model_load_llama2c_buffer(m, file->data, file->size, path);
+}
+
+presso_status presso_model_load_llama2c_buffer(presso_model *m, const uint8_t *data, size_t size, const char *path) {
     m->format = PRESSO_FORMAT_LLAMA2C;
-    if (file->size < 7 * sizeof(int32_t))
+    if (size < 7 * sizeof(int32_t))
         return presso_fail(PRESSO_ERR_FORMAT, "%s: %zu bytes is too short for a llama2.c header (28 bytes)", path,
-                           file->size);
+                           size);
+    if ((uintptr_t)data % sizeof(float) != 0)
+        return presso_fail(PRESSO_ERR_UNSUPPORTED, "%s: weights are not 4-byte aligned in memory", path);
     int32_t h[7];
-    memcpy(h, file->data, sizeof h);
+    memcpy(h, data, sizeof h);
     const char *names[7] = {"dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"};
     const int32_t limits[7] = {1 << 16, 1 << 20, 1 << 12, 1 << 12, 1 << 12, 1 << 24, 1 << 24};
     for (int i = 0; i < 7; i++) {
@@ -82,7 +88,7 @@ presso_status presso_model_load_llama2c(presso_model *m, const char *path) {
 
     m->layers = calloc((size_t)c->n_layers, sizeof *m->layers);
     if (!m->layers) return presso_fail(PRESSO_ERR_NOMEM, "%s: out of memory", path);
-    weight_cursor cur = {file->data, file->size, 7 * sizeof(int32_t), path};
+    weight_cursor cur = {data, size, 7 * sizeof(int32_t), path};
     const int64_t L = c->n_layers, dim = c->dim, hid = c->hidden_dim;
     const int64_t q_dim = (int64_t)c->n_heads * c->head_dim, kv_dim = (int64_t)c->n_kv_heads * c->head_dim;
     const size_t stride = sizeof(presso_llama_layer);
@@ -106,8 +112,8 @@ presso_status presso_model_load_llama2c(presso_model *m, const char *path) {
     } else {
         PRESSO_TRY(take(&cur, "wcls", dim, c->vocab_size, 1, &m->output, 0));
     }
-    if (cur.offset != file->size)
+    if (cur.offset != size)
         return presso_fail(PRESSO_ERR_FORMAT, "%s: %zu trailing bytes after the last tensor (offset %zu): not a "
-                           "llama2.c checkpoint of this header", path, file->size - cur.offset, cur.offset);
+                           "llama2.c checkpoint of this header", path, size - cur.offset, cur.offset);
     return PRESSO_OK;
 }

@@ -1,4 +1,6 @@
 /* Runtime kernel selection from cpuid: one binary runs on every x86-64. */
+#include <cpuid.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,11 +11,22 @@ const presso_kernels *presso_kernels_avx2_table(void); /* kernels_avx2.c */
 
 static const presso_kernels *active;
 
+/* AVX2 + FMA + F16C, and an OS that saves the YMM state (XCR0 bits 1-2). */
+static bool cpu_has_avx2_fma_f16c(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28), f16c = c & (1u << 29);
+    if (!(fma && osxsave && avx && f16c)) return false;
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    if ((xcr0_lo & 6u) != 6u) return false;
+    if (__get_cpuid_max(0, NULL) < 7) return false;
+    __cpuid_count(7, 0, a, b, c, d);
+    return b & (1u << 5);
+}
+
 const presso_kernels *presso_kernels_avx2(void) {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
-        return presso_kernels_avx2_table();
-    return NULL;
+    return cpu_has_avx2_fma_f16c() ? presso_kernels_avx2_table() : NULL;
 }
 
 presso_status presso_kernels_select(const char *name) {
