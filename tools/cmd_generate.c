@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "core/timer.h"
+#include "model/chat.h"
 #include "model/llama.h"
 #include "model/sampler.h"
 
@@ -14,11 +15,16 @@ int cmd_generate(int argc, char **argv) {
     const char *path = NULL, *tokenizer = NULL, *prompt = "", *v = NULL;
     int64_t n_gen = 256, threads = 2, top_k = 0, seed = 42;
     double temp = 1.0, top_p = 0.9;
-    bool json = false;
+    const char *system = NULL;
+    bool json = false, chat = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_flag(a, NULL, "--json")) json = true;
-        else if (cli_option(argv, argc, &i, "-z", "--tokenizer", &v)) {
+        else if (cli_flag(a, NULL, "--chat")) chat = true;
+        else if (cli_option(argv, argc, &i, NULL, "--system", &v)) {
+            if (!v) return cli_usage_error("--system needs a text");
+            system = v;
+        } else if (cli_option(argv, argc, &i, "-z", "--tokenizer", &v)) {
             if (!v) return cli_usage_error("-z needs a path");
             tokenizer = v;
         } else if (cli_option(argv, argc, &i, "-p", "--prompt", &v)) {
@@ -51,8 +57,15 @@ int cmd_generate(int argc, char **argv) {
     const presso_tokenizer *tok = m->tokenizer;
     int32_t *prompt_ids = NULL;
     int64_t n_prompt = 0;
-    /* llama2.c's run.c always starts with BOS; so does every tokenizer that adds it. */
-    if (presso_tokenizer_encode(tok, prompt, strlen(prompt), true, &prompt_ids, &n_prompt) != PRESSO_OK) {
+    if (system && !chat) {
+        presso_model_free(m);
+        return cli_usage_error("--system goes with --chat");
+    }
+    /* llama2.c's run.c always starts with BOS; so does every tokenizer that adds it.
+     * --chat applies the model's (ChatML) template to the prompt as one user turn. */
+    presso_status enc = chat ? presso_chat_encode(m, system, prompt, &prompt_ids, &n_prompt)
+                             : presso_tokenizer_encode(tok, prompt, strlen(prompt), true, &prompt_ids, &n_prompt);
+    if (enc != PRESSO_OK) {
         presso_model_free(m);
         return cli_fail();
     }
@@ -92,16 +105,17 @@ int cmd_generate(int argc, char **argv) {
     int32_t prev = -1;
     for (int64_t i = 0; i < n_prompt; i++) {
         size_t k = presso_tokenizer_decode(tok, prev, prompt_ids[i], piece, sizeof piece);
-        if (!json) fwrite(piece, 1, k, stdout);
+        if (!json && !chat) fwrite(piece, 1, k, stdout); /* a chat shows only the answer */
         prev = prompt_ids[i];
     }
     const int32_t eos = presso_tokenizer_eos(tok), bos = presso_tokenizer_bos(tok);
+    const int32_t turn_end = chat ? presso_chat_end_token(m) : -1;
     int64_t generated = 0;
     int32_t *out_ids = malloc(sizeof(int32_t) * (size_t)(n_gen > 0 ? n_gen : 1));
     const double t1 = presso_now_seconds();
     for (; generated < n_gen && out_ids; generated++) {
         const int32_t next = presso_sampler_sample(sampler, logits);
-        if (next == eos || next == bos) break; /* end of text (llama2.c stops at BOS) */
+        if (next == eos || next == bos || next == turn_end) break; /* end of text (llama2.c stops at BOS) */
         out_ids[generated] = next;
         size_t k = presso_tokenizer_decode(tok, prev, next, piece, sizeof piece);
         if (json && text) {

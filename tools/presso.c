@@ -11,7 +11,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"info", cmd_info, "MODEL: architecture, shapes, tensor types, parameters, bytes, bits per weight"},
-    {"generate", cmd_generate, "MODEL [-z TOK] [-p PROMPT] [-n N] [--temp T] [--top-p P] [--top-k K] [--seed S]"},
+    {"generate", cmd_generate, "MODEL [-z TOK] [-p PROMPT] [--chat [--system S]] [-n N] [--temp T] [--top-p P] [--top-k K] [--seed S]"},
     {"ppl", cmd_ppl, "MODEL -f TEXT [-c CTX] [--protocol llamacpp|strided] [--stride S] [--chunks N]"},
     {"bench", cmd_bench, "MODEL [-t THREADS] [-p 128] [-n 64] [-r REPS]: tokens/s and peak memory"},
     {"synth", cmd_synth, "--dim D --hidden H --layers L --heads NH --kv-heads NKV --vocab V -o OUT.gguf"},

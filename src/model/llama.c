@@ -134,7 +134,9 @@ static void attention(presso_llama_state *s, int32_t layer, int32_t n) {
     const float *vc = s->value_cache + (int64_t)layer * s->n_ctx * kv_dim;
     const float scale = 1.0f / sqrtf((float)hd);
     const int64_t work = (int64_t)n * c->n_heads;
-#pragma omp parallel for num_threads(s->n_threads) schedule(dynamic, 1)
+    /* Multiply-adds of this call: a parallel region only pays off above ~64K. */
+    const bool parallel = work * (s->n_past + n) * hd >= (1 << 16);
+#pragma omp parallel for num_threads(s->n_threads) schedule(dynamic, 1) if (parallel)
     for (int64_t w = 0; w < work; w++) {
         const int32_t t = (int32_t)(w / c->n_heads), h = (int32_t)(w % c->n_heads);
         const int32_t pos = s->n_past + t;

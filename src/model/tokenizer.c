@@ -522,3 +522,7 @@ size_t presso_tokenizer_max_piece_len(const presso_tokenizer *t) {
         if (t->length[i] > m) m = t->length[i];
     return m;
 }
+
+int32_t presso_tokenizer_token_id(const presso_tokenizer *t, const char *text) {
+    return presso_tok_lookup(t, text, strlen(text));
+}

@@ -42,6 +42,8 @@ int32_t presso_tokenizer_bos(const presso_tokenizer *t); /* -1 if none */
 int32_t presso_tokenizer_eos(const presso_tokenizer *t); /* -1 if none */
 bool presso_tokenizer_adds_bos(const presso_tokenizer *t);
 int32_t presso_tokenizer_unk(const presso_tokenizer *t); /* -1 if none */
+/* The id of the token whose text is exactly `text` (e.g. "<|im_start|>"), -1 if none. */
+int32_t presso_tokenizer_token_id(const presso_tokenizer *t, const char *text);
 
 /* Encodes len bytes of UTF-8 text. *ids is malloc'd (caller frees), *n_ids
  * its length. add_bos prepends the BOS id when the tokenizer has one. Special

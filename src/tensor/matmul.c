@@ -1,6 +1,7 @@
 #include "tensor/matmul.h"
 
 #include <cblas.h>
+#include <stdbool.h>
 #include <omp.h>
 
 #include "tensor/kernels.h"
@@ -15,7 +16,9 @@ static void matmul_rows(const presso_tensor *w, const float *x, int64_t n, float
     const size_t row_bytes = (size_t)presso_row_bytes(w->type, in);
     const presso_vec_dot_fn dot = presso_kernels_active()->vec_dot[w->type];
     const uint8_t *base = w->data;
-#pragma omp parallel for num_threads(n_threads) schedule(static)
+    /* Below ~64K multiply-adds a parallel region costs more than it saves. */
+    const bool parallel = n * in * out >= PRESSO_MATMUL_PARALLEL_MIN_WORK;
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
     for (int64_t r = 0; r < out; r++) {
         const uint8_t *row = base + (size_t)r * row_bytes;
         for (int64_t t = 0; t < n; t++) y[t * out + r] = dot(row, x + t * in, in);
@@ -29,7 +32,7 @@ static void matmul_gemm(const presso_tensor *w, const float *x, int64_t n, float
     const size_t row_bytes = (size_t)presso_row_bytes(w->type, in);
     const uint8_t *base = w->data;
     const int64_t n_panels = (out + PRESSO_MATMUL_PANEL_ROWS - 1) / PRESSO_MATMUL_PANEL_ROWS;
-#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1) if (n_panels > 1)
     for (int64_t panel = 0; panel < n_panels; panel++) {
         const int64_t r0 = panel * PRESSO_MATMUL_PANEL_ROWS;
         const int64_t rows = out - r0 < PRESSO_MATMUL_PANEL_ROWS ? out - r0 : PRESSO_MATMUL_PANEL_ROWS;

@@ -21,6 +21,9 @@ int64_t presso_matmul_scratch_floats(int64_t in, int n_threads);
 /* scratch: presso_matmul_scratch_floats(in) floats (unused when W is F32). */
 void presso_matmul(const presso_tensor *w, const float *x, int64_t n, float *y, float *scratch, int n_threads);
 
+/* Multiply-adds below which a matmul runs on one thread. */
+#define PRESSO_MATMUL_PARALLEL_MIN_WORK (1 << 16)
+
 /* Batch size from which sgemm beats row-wise dot products. */
 #define PRESSO_MATMUL_GEMM_MIN_ROWS 4
 
