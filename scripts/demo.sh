@@ -5,7 +5,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/install_deps.sh"
-build="$("$root/scripts/build.sh" release)"
+echo "presso: building (log: /tmp/presso-build.log)" >&2
+build="$("$root/scripts/build.sh" release 2>/tmp/presso-build.log)" || { cat /tmp/presso-build.log >&2; exit 1; }
 presso="$build/presso"
 shared="$root/../shared"
 if [ -f "$shared/models/stories260K/stories260K.bin" ]; then

@@ -160,6 +160,7 @@ int cmd_generate(int argc, char **argv) {
         cJSON_Delete(o);
     } else {
         printf("\n");
+        fflush(stdout);
         fprintf(stderr, "presso: %lld prompt tokens at %.1f tok/s, %lld generated at %.1f tok/s (%lld threads)\n",
                 (long long)n_prompt, t_prompt > 0 ? n_prompt / t_prompt : 0.0, (long long)generated,
                 t_gen > 0 ? generated / t_gen : 0.0, (long long)threads);
