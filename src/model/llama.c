@@ -77,12 +77,7 @@ presso_status presso_llama_state_new(const presso_model *m, int32_t n_ctx, int32
             s->rope_sin[pos * hd / 2 + i] = sinf(angle);
         }
     }
-    for (int32_t l = 0; l <= 2 * c->n_layers; l++) {
-        const presso_tensor *t = l == 2 * c->n_layers ? &m->output_norm
-                                 : l % 2 == 0         ? &m->layers[l / 2].attn_norm
-                                                      : &m->layers[l / 2].ffn_norm;
-        presso_type_traits_of(t->type)->to_float(t->data, s->norms + (int64_t)l * dim, dim);
-    }
+    presso_llama_state_reload_norms(s);
     openblas_set_num_threads(1); /* threads come from OpenMP (matmul.c) */
     *out = s;
     return PRESSO_OK;
@@ -161,6 +156,51 @@ static void attention(presso_llama_state *s, int32_t layer, int32_t n) {
     }
 }
 
+/* One transformer block on s->x [n][dim] at positions n_past.., in place:
+ * x += attn(norm(x)); x += ffn(norm(x)). capture (may be NULL) sees the input
+ * of every linear, for calibration. */
+static void layer_forward(presso_llama_state *s, int32_t l, int32_t n, presso_capture_fn capture, void *user) {
+    const presso_model *m = s->model;
+    const presso_llama_config *c = &m->config;
+    const int64_t dim = c->dim, hd = c->head_dim, q_dim = (int64_t)c->n_heads * hd,
+                  kv_dim = (int64_t)c->n_kv_heads * hd, hidden = c->hidden_dim;
+    const int nt = s->n_threads;
+    const presso_llama_layer *L = &m->layers[l];
+    const float *attn_norm = s->norms + (int64_t)(2 * l) * dim, *ffn_norm = s->norms + (int64_t)(2 * l + 1) * dim;
+    for (int32_t t = 0; t < n; t++) rmsnorm(s->xb + t * dim, s->x + t * dim, attn_norm, dim, c->norm_eps);
+    if (capture) capture(user, l, PRESSO_CAPTURE_ATTN_IN, s->xb, n, dim);
+    presso_matmul(&L->wq, s->xb, n, s->q, s->matmul_scratch, nt);
+    presso_matmul(&L->wk, s->xb, n, s->k, s->matmul_scratch, nt);
+    presso_matmul(&L->wv, s->xb, n, s->v, s->matmul_scratch, nt);
+    float *kc = s->key_cache + (int64_t)l * s->n_ctx * kv_dim;
+    float *vc = s->value_cache + (int64_t)l * s->n_ctx * kv_dim;
+    for (int32_t t = 0; t < n; t++) {
+        const int32_t pos = s->n_past + t;
+        const float *cr = s->rope_cos + (int64_t)pos * hd / 2, *sr = s->rope_sin + (int64_t)pos * hd / 2;
+        rope(s->q + t * q_dim, c->n_heads, c->head_dim, cr, sr, c->rope_style);
+        rope(s->k + t * kv_dim, c->n_kv_heads, c->head_dim, cr, sr, c->rope_style);
+        memcpy(kc + (int64_t)pos * kv_dim, s->k + t * kv_dim, (size_t)kv_dim * sizeof(float));
+        memcpy(vc + (int64_t)pos * kv_dim, s->v + t * kv_dim, (size_t)kv_dim * sizeof(float));
+    }
+    attention(s, l, n);
+    if (capture) capture(user, l, PRESSO_CAPTURE_ATTN_OUT, s->attn_out, n, q_dim);
+    presso_matmul(&L->wo, s->attn_out, n, s->xb, s->matmul_scratch, nt);
+    for (int64_t i = 0; i < n * dim; i++) s->x[i] += s->xb[i];
+
+    /* SwiGLU feed-forward (Shazeer 2020): down(silu(gate x) * up x). */
+    for (int32_t t = 0; t < n; t++) rmsnorm(s->xb + t * dim, s->x + t * dim, ffn_norm, dim, c->norm_eps);
+    if (capture) capture(user, l, PRESSO_CAPTURE_FFN_IN, s->xb, n, dim);
+    presso_matmul(&L->w_gate, s->xb, n, s->gate, s->matmul_scratch, nt);
+    presso_matmul(&L->w_up, s->xb, n, s->up, s->matmul_scratch, nt);
+    for (int64_t i = 0; i < n * hidden; i++) {
+        const float g = s->gate[i];
+        s->gate[i] = g / (1.0f + expf(-g)) * s->up[i];
+    }
+    if (capture) capture(user, l, PRESSO_CAPTURE_FFN_ACT, s->gate, n, hidden);
+    presso_matmul(&L->w_down, s->gate, n, s->xb, s->matmul_scratch, nt);
+    for (int64_t i = 0; i < n * dim; i++) s->x[i] += s->xb[i];
+}
+
 presso_status presso_llama_forward(presso_llama_state *s, const int32_t *tokens, int32_t n, float *logits,
                                    int32_t first_logit) {
     const presso_model *m = s->model;
@@ -176,47 +216,10 @@ presso_status presso_llama_forward(presso_llama_state *s, const int32_t *tokens,
         if (tokens[t] < 0 || tokens[t] >= c->vocab_size)
             return presso_fail(PRESSO_ERR_INVALID_ARG, "token id %d at batch position %d is outside the vocabulary "
                                "(0..%d)", tokens[t], t, c->vocab_size - 1);
-    const int64_t dim = c->dim, hd = c->head_dim, q_dim = (int64_t)c->n_heads * hd,
-                  kv_dim = (int64_t)c->n_kv_heads * hd, hidden = c->hidden_dim;
+    const int64_t dim = c->dim;
     const int nt = s->n_threads;
-    const presso_type_traits *embd_traits = presso_type_traits_of(m->token_embd.type);
-    const size_t embd_row_bytes = (size_t)presso_row_bytes(m->token_embd.type, dim);
-    for (int32_t t = 0; t < n; t++)
-        embd_traits->to_float((const uint8_t *)m->token_embd.data + (size_t)tokens[t] * embd_row_bytes,
-                              s->x + t * dim, dim);
-
-    for (int32_t l = 0; l < c->n_layers; l++) {
-        const presso_llama_layer *L = &m->layers[l];
-        const float *attn_norm = s->norms + (int64_t)(2 * l) * dim, *ffn_norm = s->norms + (int64_t)(2 * l + 1) * dim;
-        for (int32_t t = 0; t < n; t++) rmsnorm(s->xb + t * dim, s->x + t * dim, attn_norm, dim, c->norm_eps);
-        presso_matmul(&L->wq, s->xb, n, s->q, s->matmul_scratch, nt);
-        presso_matmul(&L->wk, s->xb, n, s->k, s->matmul_scratch, nt);
-        presso_matmul(&L->wv, s->xb, n, s->v, s->matmul_scratch, nt);
-        float *kc = s->key_cache + (int64_t)l * s->n_ctx * kv_dim;
-        float *vc = s->value_cache + (int64_t)l * s->n_ctx * kv_dim;
-        for (int32_t t = 0; t < n; t++) {
-            const int32_t pos = s->n_past + t;
-            const float *cr = s->rope_cos + (int64_t)pos * hd / 2, *sr = s->rope_sin + (int64_t)pos * hd / 2;
-            rope(s->q + t * q_dim, c->n_heads, c->head_dim, cr, sr, c->rope_style);
-            rope(s->k + t * kv_dim, c->n_kv_heads, c->head_dim, cr, sr, c->rope_style);
-            memcpy(kc + (int64_t)pos * kv_dim, s->k + t * kv_dim, (size_t)kv_dim * sizeof(float));
-            memcpy(vc + (int64_t)pos * kv_dim, s->v + t * kv_dim, (size_t)kv_dim * sizeof(float));
-        }
-        attention(s, l, n);
-        presso_matmul(&L->wo, s->attn_out, n, s->xb, s->matmul_scratch, nt);
-        for (int64_t i = 0; i < n * dim; i++) s->x[i] += s->xb[i];
-
-        /* SwiGLU feed-forward (Shazeer 2020): down(silu(gate x) * up x). */
-        for (int32_t t = 0; t < n; t++) rmsnorm(s->xb + t * dim, s->x + t * dim, ffn_norm, dim, c->norm_eps);
-        presso_matmul(&L->w_gate, s->xb, n, s->gate, s->matmul_scratch, nt);
-        presso_matmul(&L->w_up, s->xb, n, s->up, s->matmul_scratch, nt);
-        for (int64_t i = 0; i < n * hidden; i++) {
-            const float g = s->gate[i];
-            s->gate[i] = g / (1.0f + expf(-g)) * s->up[i];
-        }
-        presso_matmul(&L->w_down, s->gate, n, s->xb, s->matmul_scratch, nt);
-        for (int64_t i = 0; i < n * dim; i++) s->x[i] += s->xb[i];
-    }
+    presso_llama_embed(m, tokens, n, s->x);
+    for (int32_t l = 0; l < c->n_layers; l++) layer_forward(s, l, n, NULL, NULL);
     s->n_past += n;
     if (!logits || first_logit == n) return PRESSO_OK;
     const float *out_norm = s->norms + (int64_t)(2 * c->n_layers) * dim;
@@ -224,4 +227,40 @@ presso_status presso_llama_forward(presso_llama_state *s, const int32_t *tokens,
     for (int32_t t = first; t < n; t++) rmsnorm(s->xb + (t - first) * dim, s->x + t * dim, out_norm, dim, c->norm_eps);
     presso_matmul(&m->output, s->xb, n - first, logits, s->matmul_scratch, nt);
     return PRESSO_OK;
+}
+
+void presso_llama_embed(const presso_model *m, const int32_t *tokens, int32_t n, float *x) {
+    const int64_t dim = m->config.dim;
+    const presso_type_traits *traits = presso_type_traits_of(m->token_embd.type);
+    const size_t row_bytes = (size_t)presso_row_bytes(m->token_embd.type, dim);
+    for (int32_t t = 0; t < n; t++)
+        traits->to_float((const uint8_t *)m->token_embd.data + (size_t)tokens[t] * row_bytes, x + t * dim, dim);
+}
+
+presso_status presso_llama_block_forward(presso_llama_state *s, int32_t layer, float *x, int32_t n,
+                                         presso_capture_fn capture, void *user) {
+    const presso_llama_config *c = &s->model->config;
+    if (layer < 0 || layer >= c->n_layers)
+        return presso_fail(PRESSO_ERR_INVALID_ARG, "layer %d outside 0..%d", layer, c->n_layers - 1);
+    if (n <= 0 || n > s->n_batch)
+        return presso_fail(PRESSO_ERR_INVALID_ARG, "block of %d tokens (the state takes 1..%d)", n, s->n_batch);
+    const size_t bytes = sizeof(float) * (size_t)n * (size_t)c->dim;
+    const int32_t saved_past = s->n_past;
+    s->n_past = 0;
+    memcpy(s->x, x, bytes);
+    layer_forward(s, layer, n, capture, user);
+    memcpy(x, s->x, bytes);
+    s->n_past = saved_past;
+    return PRESSO_OK;
+}
+
+void presso_llama_state_reload_norms(presso_llama_state *s) {
+    const presso_model *m = s->model;
+    const presso_llama_config *c = &m->config;
+    for (int32_t l = 0; l <= 2 * c->n_layers; l++) {
+        const presso_tensor *t = l == 2 * c->n_layers ? &m->output_norm
+                                 : l % 2 == 0         ? &m->layers[l / 2].attn_norm
+                                                      : &m->layers[l / 2].ffn_norm;
+        presso_type_traits_of(t->type)->to_float(t->data, s->norms + (int64_t)l * c->dim, c->dim);
+    }
 }

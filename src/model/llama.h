@@ -28,4 +28,32 @@ int32_t presso_llama_state_n_ctx(const presso_llama_state *s);
 presso_status presso_llama_forward(presso_llama_state *s, const int32_t *tokens, int32_t n, float *logits,
                                    int32_t first_logit);
 
+/* ---- calibration support (compression passes) ----------------------- */
+
+/* Where a block's linears read their input: attn_q/k/v share ATTN_IN (the
+ * normed residual), attn_output reads ATTN_OUT, ffn_gate/up share FFN_IN,
+ * ffn_down reads FFN_ACT (silu(gate) * up). */
+typedef enum {
+    PRESSO_CAPTURE_ATTN_IN,
+    PRESSO_CAPTURE_ATTN_OUT,
+    PRESSO_CAPTURE_FFN_IN,
+    PRESSO_CAPTURE_FFN_ACT,
+} presso_capture_point;
+
+/* x: [n][width] floats, valid during the call only. */
+typedef void (*presso_capture_fn)(void *user, int32_t layer, presso_capture_point point, const float *x, int32_t n,
+                                  int64_t width);
+
+/* Token embeddings of n tokens into x [n][dim] (ids must be valid). */
+void presso_llama_embed(const presso_model *m, const int32_t *tokens, int32_t n, float *x);
+
+/* Runs block `layer` on one sequence x [n][dim] (positions 0..n-1) in place,
+ * calling capture with each linear's input. Uses the layer's slots of the
+ * KV cache; leaves n_past unchanged. */
+presso_status presso_llama_block_forward(presso_llama_state *s, int32_t layer, float *x, int32_t n,
+                                         presso_capture_fn capture, void *user);
+
+/* Re-reads the norm weights after a pass changed them (e.g. AWQ folding). */
+void presso_llama_state_reload_norms(presso_llama_state *s);
+
 #endif
