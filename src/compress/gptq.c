@@ -1,0 +1,208 @@
+#include "compress/gptq.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compress/grid.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "tensor/quants.h"
+#include "tensor/types.h"
+
+static const double *sort_diag; /* qsort has no user pointer; only read inside presso_gptq_order */
+static int64_t sort_cols;
+
+static int by_decreasing_diag(const void *a, const void *b) {
+    const int64_t i = *(const int64_t *)a, j = *(const int64_t *)b;
+    const double di = sort_diag[i * sort_cols + i], dj = sort_diag[j * sort_cols + j];
+    if (di != dj) return di > dj ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+void presso_gptq_order(const double *h, int64_t cols, bool act_order, int64_t *perm) {
+    for (int64_t i = 0; i < cols; i++) perm[i] = i;
+    if (!act_order) return;
+#pragma omp critical(presso_gptq_sort)
+    {
+        sort_diag = h;
+        sort_cols = cols;
+        qsort(perm, (size_t)cols, sizeof *perm, by_decreasing_diag);
+    }
+}
+
+/* Upper Cholesky factor U of H⁻¹ (H⁻¹ = UᵀU), GPTQ's Alg. 1 line 2:
+ * Cholesky of H, its inverse, then Cholesky of that. Returns non-zero when H
+ * (dampened) is not positive definite. */
+static int inverse_cholesky_upper(double *a, int64_t n) {
+    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, a, (lapack_int)n) != 0) return 1;
+    if (LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, a, (lapack_int)n) != 0) return 1;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = i + 1; j < n; j++) a[i * n + j] = a[j * n + i];
+    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', (lapack_int)n, a, (lapack_int)n) != 0) return 1;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < i; j++) a[i * n + j] = 0.0;
+    return 0;
+}
+
+presso_status presso_gptq_quantize(const float *w, int64_t rows, int64_t cols, const double *h, int64_t n_samples,
+                                   presso_type type, const presso_pass_opts *opts, void *dst, float *q,
+                                   presso_pass_report *report) {
+    *report = (presso_pass_report){0};
+    const presso_type_traits *tr = presso_type_traits_of(type);
+    if (!tr || !presso_grid_supported(type))
+        return presso_fail(PRESSO_ERR_UNSUPPORTED, "GPTQ cannot write %s blocks", tr ? tr->name : "unknown");
+    const int64_t bs = tr->block_size, bb = (int64_t)tr->block_bytes;
+    if (cols <= 0 || rows <= 0 || cols % bs != 0)
+        return presso_fail(PRESSO_ERR_SHAPE, "GPTQ: rows of %lld do not fit %s blocks of %lld", (long long)cols,
+                           tr->name, (long long)bs);
+    if (n_samples <= 0) return presso_fail(PRESSO_ERR_INVALID_ARG, "GPTQ needs calibration samples (got none)");
+    if (!presso_floats_all_finite(w, rows * cols))
+        return presso_fail(PRESSO_ERR_INVALID_ARG, "GPTQ: the weights hold inf or nan");
+    const int64_t nb = cols / bs, B = opts->block_cols > 0 ? opts->block_cols : 128;
+    const int nt = opts->n_threads > 0 ? opts->n_threads : 1;
+    float *W = malloc(sizeof(float) * (size_t)(rows * cols));
+    double *H = malloc(sizeof(double) * (size_t)(cols * cols));
+    double *A = malloc(sizeof(double) * (size_t)(cols * cols));
+    float *U = malloc(sizeof(float) * (size_t)(cols * cols));
+    float *Err = malloc(sizeof(float) * (size_t)(rows * B));
+    int64_t *perm = malloc(sizeof(int64_t) * (size_t)cols), *inv = malloc(sizeof(int64_t) * (size_t)cols);
+    int64_t *init_at = malloc(sizeof(int64_t) * (size_t)cols);
+    float *gather = malloc(sizeof(float) * (size_t)(bs * nt));
+    bool *dead = calloc((size_t)cols, sizeof(bool));
+    presso_status st = PRESSO_OK;
+    if (!W || !H || !A || !U || !Err || !perm || !inv || !init_at || !gather || !dead) {
+        st = presso_fail(PRESSO_ERR_NOMEM, "GPTQ: out of memory for a %lld x %lld layer", (long long)rows,
+                         (long long)cols);
+        goto done;
+    }
+    /* H = 2XXᵀ/n (the reference implementation's scaling; it leaves the
+     * result unchanged and keeps the dampening relative). A column no sample
+     * ever activated has H_jj = 0: its weights cannot matter to the
+     * calibration output, so GPTQ zeroes them and sets H_jj = 1. */
+    for (int64_t i = 0; i < cols * cols; i++) H[i] = h[i] * (2.0 / (double)n_samples);
+    for (int64_t j = 0; j < cols; j++) {
+        if (!isfinite(H[j * cols + j])) {
+            st = presso_fail(PRESSO_ERR_INVALID_ARG, "GPTQ: the calibration Hessian holds inf or nan");
+            goto done;
+        }
+        if (H[j * cols + j] == 0.0) {
+            H[j * cols + j] = 1.0;
+            dead[j] = true;
+            report->n_dead++;
+        }
+    }
+    presso_gptq_order(H, cols, opts->act_order, perm);
+    for (int64_t i = 0; i < cols; i++) inv[perm[i]] = i;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t i = 0; i < cols; i++) W[r * cols + i] = dead[perm[i]] ? 0.0f : w[r * cols + perm[i]];
+    double mean_diag = 0.0;
+    for (int64_t j = 0; j < cols; j++) mean_diag += H[j * cols + j];
+    mean_diag /= (double)cols;
+    double damp = opts->damp;
+    for (;;) {
+        for (int64_t i = 0; i < cols; i++)
+            for (int64_t k = 0; k < cols; k++) A[i * cols + k] = H[perm[i] * cols + perm[k]];
+        for (int64_t i = 0; i < cols; i++) A[i * cols + i] += damp * mean_diag;
+        if (inverse_cholesky_upper(A, cols) == 0) break;
+        const double next = damp > 0 ? damp * 10.0 : 1e-4;
+        if (next > 1.0) {
+            st = presso_fail(PRESSO_ERR_INVALID_ARG, "GPTQ: the Hessian of a %lld-column layer is not positive "
+                             "definite even with dampening %g x mean(diag H); calibrate on more or other text",
+                             (long long)cols, damp);
+            goto done;
+        }
+        presso_log(PRESSO_LOG_INFO, "GPTQ: Hessian not positive definite with dampening %g; retrying with %g", damp,
+                   next);
+        damp = next;
+    }
+    report->damp_used = damp;
+    for (int64_t i = 0; i < cols * cols; i++) U[i] = (float)A[i];
+    /* A block's grid is set when its first column comes up in processing order. */
+    {
+        bool *seen = calloc((size_t)nb, sizeof(bool));
+        if (!seen) {
+            st = presso_fail(PRESSO_ERR_NOMEM, "GPTQ: out of memory");
+            goto done;
+        }
+        for (int64_t i = 0; i < cols; i++) {
+            const int64_t b = perm[i] / bs;
+            init_at[i] = seen[b] ? -1 : b;
+            seen[b] = true;
+        }
+        free(seen);
+    }
+    double loss = 0.0;
+    /* GPTQ Alg. 1 with lazy batch updates (B = 128): inside a batch each
+     * column's error goes to the batch's later columns at once; the rest of
+     * the matrix gets the batch's errors in one GEMM. Rows are independent. */
+    for (int64_t i1 = 0; i1 < cols; i1 += B) {
+        const int64_t i2 = i1 + B < cols ? i1 + B : cols;
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(+ : loss) if (rows * (i2 - i1) * (i2 - i1) >= (1 << 18))
+        for (int64_t r = 0; r < rows; r++) {
+            float *wr = W + r * cols, *er = Err + r * B, *tmp = gather + (int64_t)omp_get_thread_num() * bs;
+            uint8_t *row_blocks = (uint8_t *)dst + r * nb * bb;
+            for (int64_t i = i1; i < i2; i++) {
+                if (init_at[i] >= 0) {
+                    const int64_t b = init_at[i];
+                    for (int64_t c = 0; c < bs; c++) tmp[c] = wr[inv[b * bs + c]];
+                    tr->from_float_ref(tmp, row_blocks + b * bb, bs);
+                }
+                const int64_t j = perm[i];
+                const float x = wr[i];
+                const float v = presso_grid_set(type, row_blocks + (j / bs) * bb, (int)(j % bs), x);
+                if (q) q[r * cols + j] = v;
+                const float *u = U + i * cols;
+                const float e = (x - v) / u[i];
+                loss += 0.5 * (double)e * (double)e;
+                for (int64_t k = i + 1; k < i2; k++) wr[k] -= e * u[k];
+                er[i - i1] = e;
+            }
+        }
+        if (i2 < cols) {
+            const int64_t chunk = (rows + nt - 1) / nt;
+#pragma omp parallel for num_threads(nt) schedule(static) if (rows * (cols - i2) * (i2 - i1) >= (1 << 20))
+            for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+                const int64_t n = r0 + chunk < rows ? chunk : rows - r0;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)(cols - i2), (int)(i2 - i1), -1.0f,
+                            Err + r0 * B, (int)B, U + i1 * cols + i2, (int)cols, 1.0f, W + r0 * cols + i2, (int)cols);
+            }
+        }
+    }
+    report->loss = loss;
+done:
+    free(W);
+    free(H);
+    free(A);
+    free(U);
+    free(Err);
+    free(perm);
+    free(inv);
+    free(init_at);
+    free(gather);
+    free(dead);
+    return st;
+}
+
+static presso_status gptq_run(const presso_pass_layer *layer, const presso_pass_opts *opts, void *dst,
+                              presso_pass_report *report) {
+    if (!layer->stats || !layer->stats->h)
+        return presso_fail(PRESSO_ERR_INVALID_ARG, "%s: GPTQ needs the Hessian of the layer's inputs", layer->name);
+    if (layer->stats->width != layer->in)
+        return presso_fail(PRESSO_ERR_SHAPE, "%s: statistics of width %lld for a layer of %lld inputs", layer->name,
+                           (long long)layer->stats->width, (long long)layer->in);
+    presso_status st = presso_gptq_quantize(layer->w, layer->out, layer->in, layer->stats->h,
+                                            layer->stats->n_samples, opts->type, opts, dst, NULL, report);
+    if (st != PRESSO_OK) presso_fail_context(st, "%s: ", layer->name);
+    return st;
+}
+
+const presso_pass presso_pass_gptq = {
+    .name = "gptq",
+    .summary = "GPTQ (Frantar et al. 2022): column-wise quantization with inverse-Hessian error feedback",
+    .needs_calibration = true,
+    .run = gptq_run,
+};
