@@ -6,11 +6,14 @@
 #include <string.h>
 
 #include "compress/calib.h"
+#include "compress/driver.h"
 #include "compress/gptq.h"
 #include "compress/grid.h"
 #include "compress/pass.h"
 #include "core/rng.h"
 #include "harness.h"
+#include "model/model.h"
+#include "tensor/quants.h"
 #include "tensor/types.h"
 
 enum { ROWS = 48, COLS = 512, NSAMP = 2048 };
@@ -275,6 +278,58 @@ static void test_type_mapping(void) {
     CHECK(presso_pass_gptq.needs_calibration && !presso_pass_rtn.needs_calibration);
 }
 
+/* The driver with RTN writes exactly the reference quantizer's bytes (what
+ * llama-quantize writes), swaps every view, and the calibration set is
+ * seeded and BOS-led. */
+static void test_driver_rtn(void) {
+    const char *dir = presso_test_shared("models/tinystories-656k");
+    presso_model *m = NULL, *ref = NULL;
+    CHECK_OK(presso_model_open(dir, NULL, &m));
+    CHECK_OK(presso_model_open(dir, NULL, &ref));
+    if (!m || !ref) return;
+    presso_compress_params p = {.pass = &presso_pass_rtn, .type = PRESSO_TYPE_Q4_0, .opts = {.n_threads = 2}};
+    CHECK_OK(presso_compress_model(m, NULL, &p));
+    CHECK(p.n_fallback == 0);
+    const presso_tensor *got[3] = {&m->token_embd, &m->layers[1].wk, &m->layers[0].w_down};
+    const presso_tensor *src[3] = {&ref->token_embd, &ref->layers[1].wk, &ref->layers[0].w_down};
+    for (int i = 0; i < 3; i++) {
+        const int64_t n = presso_tensor_nelements(src[i]);
+        CHECK(got[i]->type == PRESSO_TYPE_Q4_0);
+        uint8_t *want = malloc((size_t)(n / 32 * 18));
+        presso_quantize_q4_0_ref(src[i]->data, want, n);
+        CHECK(got[i]->nbytes == (size_t)(n / 32 * 18) && memcmp(want, got[i]->data, got[i]->nbytes) == 0);
+        free(want);
+    }
+    CHECK(m->output.data == m->token_embd.data); /* tied */
+    /* A quantized source is refused without allow_requantize. */
+    p.pass = &presso_pass_rtn;
+    CHECK(presso_compress_model(m, NULL, &p) == PRESSO_ERR_INVALID_ARG);
+    CHECK(strstr(presso_last_error(), "allow-requantize") != NULL);
+
+    const char *text = "Once upon a time there was a little dog. The dog liked to run and play in the sun all day. "
+                       "One day it met a cat who was sad, and the two of them went to the park to find a ball.";
+    presso_calib_params cp = {.count = 3, .len = 6, .seed = 7};
+    presso_calib_set *a = NULL, *b = NULL, *c = NULL;
+    CHECK_OK(presso_calib_set_from_text(ref->tokenizer, text, strlen(text), &cp, 512, &a));
+    CHECK_OK(presso_calib_set_from_text(ref->tokenizer, text, strlen(text), &cp, 512, &b));
+    cp.seed = 8;
+    CHECK_OK(presso_calib_set_from_text(ref->tokenizer, text, strlen(text), &cp, 512, &c));
+    if (a && b && c) {
+        CHECK(a->n_seqs == 3 && a->seq_len == 6 && a->n_windows > 3);
+        CHECK(memcmp(a->tokens, b->tokens, sizeof(int32_t) * 18) == 0);
+        CHECK(memcmp(a->tokens, c->tokens, sizeof(int32_t) * 18) != 0);
+        if (a->bos) CHECK(a->tokens[0] == presso_tokenizer_bos(ref->tokenizer) && a->tokens[6] == a->tokens[0]);
+    }
+    presso_calib_set_free(a), presso_calib_set_free(b), presso_calib_set_free(c);
+    cp.len = 100000; /* capped by the text: one shorter sequence; by the model: max_len */
+    CHECK_OK(presso_calib_set_from_text(ref->tokenizer, text, strlen(text), &cp, 512, &a));
+    if (a) CHECK(a->n_seqs == 1 && a->seq_len < 80);
+    presso_calib_set_free(a);
+    CHECK(presso_calib_set_from_text(ref->tokenizer, "", 0, &cp, 512, &a) == PRESSO_ERR_INVALID_ARG);
+    presso_model_free(m);
+    presso_model_free(ref);
+}
+
 int main(void) {
     test_sha256();
     test_stats();
@@ -291,5 +346,6 @@ int main(void) {
     free(x), free(w);
     test_act_order();
     test_singular();
+    test_driver_rtn();
     return presso_test_finish();
 }

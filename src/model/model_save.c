@@ -77,7 +77,7 @@ static presso_status plan_tensor(const presso_model *m, presso_save_params *p, c
                                  const char *name, int32_t permute_heads, tensor_job *job, presso_gguf_writer *w,
                                  save_context *ctx, int64_t index) {
     const bool is_matrix = src->ne[1] > 1;
-    presso_type type = is_matrix ? p->type : PRESSO_TYPE_F32;
+    presso_type type = is_matrix ? (p->keep_types ? src->type : p->type) : PRESSO_TYPE_F32;
     const presso_type_traits *target = presso_type_traits_of(type);
     if (!target || !target->from_float_ref)
         return presso_fail(PRESSO_ERR_UNSUPPORTED, "presso cannot write tensors of type %d", (int)type);
@@ -143,6 +143,7 @@ presso_status presso_model_save_gguf(const presso_model *m, const char *path, pr
         return presso_fail(PRESSO_ERR_NOMEM, "out of memory");
     }
     presso_status st = write_hparams(m, p, w);
+    if (st == PRESSO_OK && p->write_metadata) st = p->write_metadata(p->metadata_user, w);
     if (st == PRESSO_OK) st = presso_tokenizer_write_gguf(m->tokenizer, w);
     const int32_t permute = c->rope_style == PRESSO_ROPE_HALF;
     int64_t k = 0;

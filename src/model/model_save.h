@@ -7,11 +7,20 @@
 
 #include <stdbool.h>
 
+#include "formats/gguf.h"
 #include "model/model.h"
 
 typedef struct {
     presso_type type;      /* for matrices; vectors (norms) stay F32 */
     bool allow_requantize; /* convert an already quantized tensor to another quantized type */
+    /* Write every matrix in the type it already has, bytes as they are (a
+     * compression pass chose each tensor's type); `type` then only names the
+     * file's general.file_type. */
+    bool keep_types;
+    /* Called once with the writer, after the llama.* keys, to add keys of
+     * the caller's own (e.g. presso.method); may be NULL. */
+    presso_status (*write_metadata)(void *user, presso_gguf_writer *w);
+    void *metadata_user;
     /* Filled in: matrices whose row width fits no block of `type` and were
      * written as F16 instead (llama.cpp does the same). */
     int n_fallback;

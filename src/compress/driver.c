@@ -1,0 +1,210 @@
+#include "compress/driver.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/timer.h"
+#include "model/llama.h"
+#include "tensor/quants.h"
+#include "tensor/types.h"
+
+presso_type presso_compress_tensor_type(presso_type type, int64_t width) {
+    const presso_type_traits *t = presso_type_traits_of(type);
+    if (t && width % t->block_size == 0) return type;
+    presso_type fallback;
+    switch (type) {
+    case PRESSO_TYPE_Q2_K: case PRESSO_TYPE_Q3_K: fallback = PRESSO_TYPE_Q4_0; break;
+    case PRESSO_TYPE_Q4_K: fallback = PRESSO_TYPE_Q5_0; break;
+    case PRESSO_TYPE_Q5_K: fallback = PRESSO_TYPE_Q5_1; break;
+    case PRESSO_TYPE_Q6_K: fallback = PRESSO_TYPE_Q8_0; break;
+    default: return PRESSO_TYPE_F16;
+    }
+    return width % presso_type_traits_of(fallback)->block_size == 0 ? fallback : PRESSO_TYPE_F16;
+}
+
+static presso_type tensor_type(const presso_compress_params *p, const char *base, int64_t width) {
+    presso_type type = p->type;
+    for (int i = 0; i < p->n_overrides; i++)
+        if (strcmp(p->overrides[i].name, base) == 0) type = p->overrides[i].type;
+    return presso_compress_tensor_type(type, width);
+}
+
+static void note_fallback(presso_compress_params *p, const char *name, presso_type type) {
+    p->n_fallback++;
+    const size_t used = strlen(p->fallbacks);
+    snprintf(p->fallbacks + used, sizeof p->fallbacks - used, "%s%s=%s", used ? "," : "", name,
+             presso_type_name(type));
+}
+
+/* Compresses one matrix into a new buffer owned by m and points t at it.
+ * stats NULL: the reference quantizer (RTN) whatever the pass. */
+static presso_status compress_tensor(presso_model *m, presso_tensor *t, const char *name, const char *base,
+                                     const presso_calib_stats *stats, presso_compress_params *p) {
+    const int64_t in = t->ne[0], out = presso_tensor_nelements(t) / in;
+    const presso_type_traits *src = presso_type_traits_of(t->type);
+    const presso_type type = tensor_type(p, base, in);
+    const presso_type want = p->type;
+    bool overridden = false;
+    for (int i = 0; i < p->n_overrides; i++) overridden |= strcmp(p->overrides[i].name, base) == 0;
+    if (type != want && !overridden) note_fallback(p, name, type);
+    const int64_t row_bytes = presso_row_bytes(type, in);
+    float *w = malloc(sizeof(float) * (size_t)(in * out));
+    void *dst = malloc((size_t)(row_bytes * out));
+    if (!w || !dst) {
+        free(w);
+        free(dst);
+        return presso_fail(PRESSO_ERR_NOMEM, "out of memory compressing %s", name);
+    }
+    const size_t src_row = (size_t)presso_row_bytes(t->type, in);
+    for (int64_t r = 0; r < out; r++) src->to_float((const uint8_t *)t->data + (size_t)r * src_row, w + r * in, in);
+    presso_status st = PRESSO_OK;
+    if (!presso_floats_all_finite(w, in * out)) st = presso_fail(PRESSO_ERR_FORMAT, "%s holds inf or nan", name);
+    const presso_type_traits *to = presso_type_traits_of(type);
+    if (st == PRESSO_OK) {
+        if (!to->is_quantized || !stats) {
+            for (int64_t r = 0; r < out; r++) to->from_float_ref(w + r * in, (uint8_t *)dst + r * row_bytes, in);
+        } else {
+            presso_pass_opts o = p->opts;
+            o.type = type;
+            presso_pass_layer layer = {.name = name, .w = w, .in = in, .out = out, .stats = stats};
+            presso_pass_report rep = {0};
+            st = p->pass->run(&layer, &o, dst, &rep);
+            p->n_dead += rep.n_dead;
+            if (rep.damp_used > p->max_damp) p->max_damp = rep.damp_used;
+        }
+    }
+    free(w);
+    if (st == PRESSO_OK) st = presso_model_own(m, dst);
+    if (st != PRESSO_OK) {
+        free(dst);
+        return st;
+    }
+    t->type = type;
+    t->data = dst;
+    t->nbytes = (size_t)(row_bytes * out);
+    return PRESSO_OK;
+}
+
+typedef struct {
+    presso_calib_stats stats[4]; /* by presso_capture_point */
+} block_capture;
+
+static void capture_inputs(void *user, int32_t layer, presso_capture_point point, const float *x, int32_t n,
+                           int64_t width) {
+    (void)layer;
+    (void)width;
+    presso_calib_stats_add(&((block_capture *)user)->stats[point], x, n);
+}
+
+static presso_status check_sources(const presso_model *m, const presso_compress_params *p) {
+    if (p->allow_requantize) return PRESSO_OK;
+    const presso_llama_config *c = &m->config;
+    for (int32_t l = -1; l < c->n_layers; l++) {
+        const presso_tensor *ts[9];
+        int n = 0;
+        if (l < 0) {
+            ts[n++] = &m->token_embd;
+            ts[n++] = &m->output;
+        } else {
+            const presso_llama_layer *L = &m->layers[l];
+            const presso_tensor *all[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+            for (int i = 0; i < 7; i++) ts[n++] = all[i];
+        }
+        for (int i = 0; i < n; i++)
+            if (presso_type_traits_of(ts[i]->type)->is_quantized)
+                return presso_fail(PRESSO_ERR_INVALID_ARG,
+                                   "%s: tensor %s is already %s; quantizing it again loses quality twice "
+                                   "(pass --allow-requantize to do it anyway)",
+                                   m->path, ts[i]->name, presso_type_name(ts[i]->type));
+    }
+    return PRESSO_OK;
+}
+
+presso_status presso_compress_model(presso_model *m, const presso_calib_set *calib, presso_compress_params *p) {
+    const double t0 = presso_now_seconds();
+    p->n_fallback = 0;
+    p->fallbacks[0] = '\0';
+    p->n_dead = 0;
+    p->max_damp = 0.0;
+    const presso_llama_config *c = &m->config;
+    const bool calibrate = p->pass->needs_calibration;
+    if (!presso_type_traits_of(p->type) || !presso_type_traits_of(p->type)->is_quantized)
+        return presso_fail(PRESSO_ERR_INVALID_ARG, "the target type must be a quantized type");
+    if (calibrate && (!calib || calib->n_seqs <= 0))
+        return presso_fail(PRESSO_ERR_INVALID_ARG, "%s needs calibration text", p->pass->name);
+    PRESSO_TRY(check_sources(m, p));
+    if (calibrate)
+        for (int64_t i = 0; i < (int64_t)calib->n_seqs * calib->seq_len; i++)
+            if (calib->tokens[i] < 0 || calib->tokens[i] >= c->vocab_size)
+                return presso_fail(PRESSO_ERR_INVALID_ARG, "calibration token %d is outside the model's vocabulary "
+                                   "(%d); is the tokenizer the model's?", calib->tokens[i], c->vocab_size);
+
+    PRESSO_TRY(compress_tensor(m, &m->token_embd, "token_embd.weight", "token_embd", NULL, p));
+    if (c->tied_embeddings) m->output = m->token_embd;
+
+    presso_llama_state *s = NULL;
+    float *acts = NULL, *scratch = NULL;
+    const int64_t dim = c->dim, q_dim = (int64_t)c->n_heads * c->head_dim;
+    int64_t seq_floats = 0;
+    if (calibrate) {
+        PRESSO_TRY(presso_llama_state_new(m, calib->seq_len, calib->seq_len, p->opts.n_threads, &s));
+        seq_floats = (int64_t)calib->seq_len * dim;
+        acts = malloc(sizeof(float) * (size_t)(seq_floats * calib->n_seqs));
+        scratch = malloc(sizeof(float) * (size_t)seq_floats);
+        if (!acts || !scratch) {
+            free(acts);
+            free(scratch);
+            presso_llama_state_free(s);
+            return presso_fail(PRESSO_ERR_NOMEM, "out of memory for the activations of %d calibration sequences",
+                               calib->n_seqs);
+        }
+        for (int32_t q = 0; q < calib->n_seqs; q++)
+            presso_llama_embed(m, calib->tokens + (int64_t)q * calib->seq_len, calib->seq_len, acts + q * seq_floats);
+    }
+    presso_status st = PRESSO_OK;
+    static const char *const bases[7] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
+    static const presso_capture_point points[7] = {PRESSO_CAPTURE_ATTN_IN, PRESSO_CAPTURE_ATTN_IN,
+                                                   PRESSO_CAPTURE_ATTN_IN, PRESSO_CAPTURE_ATTN_OUT,
+                                                   PRESSO_CAPTURE_FFN_IN,  PRESSO_CAPTURE_FFN_IN,
+                                                   PRESSO_CAPTURE_FFN_ACT};
+    for (int32_t l = 0; l < c->n_layers && st == PRESSO_OK; l++) {
+        presso_llama_layer *L = &m->layers[l];
+        presso_tensor *ts[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        block_capture cap;
+        memset(&cap, 0, sizeof cap);
+        if (calibrate) {
+            const int64_t widths[4] = {dim, q_dim, dim, c->hidden_dim};
+            for (int i = 0; i < 4 && st == PRESSO_OK; i++) st = presso_calib_stats_init(&cap.stats[i], widths[i], true);
+            /* inputs of the uncompressed block; its outputs are not kept */
+            for (int32_t q = 0; q < calib->n_seqs && st == PRESSO_OK; q++) {
+                memcpy(scratch, acts + q * seq_floats, sizeof(float) * (size_t)seq_floats);
+                st = presso_llama_block_forward(s, l, scratch, calib->seq_len, capture_inputs, &cap);
+            }
+            for (int i = 0; i < 4; i++) presso_calib_stats_finish(&cap.stats[i]);
+        }
+        for (int i = 0; i < 7 && st == PRESSO_OK; i++) {
+            char name[64];
+            snprintf(name, sizeof name, "blk.%d.%s.weight", (int)l, bases[i]);
+            st = compress_tensor(m, ts[i], name, bases[i], calibrate ? &cap.stats[points[i]] : NULL, p);
+        }
+        for (int i = 0; i < 4; i++) presso_calib_stats_free(&cap.stats[i]);
+        /* the next block's inputs come from this block as compressed */
+        if (calibrate)
+            for (int32_t q = 0; q < calib->n_seqs && st == PRESSO_OK; q++)
+                st = presso_llama_block_forward(s, l, acts + q * seq_floats, calib->seq_len, NULL, NULL);
+        if (p->progress && st == PRESSO_OK) {
+            const double elapsed = presso_now_seconds() - t0;
+            presso_compress_progress pr = {l + 1, c->n_layers, elapsed, elapsed / (l + 1) * (c->n_layers - l - 1)};
+            p->progress(p->user, &pr);
+        }
+    }
+    free(acts);
+    free(scratch);
+    presso_llama_state_free(s);
+    if (st == PRESSO_OK && !c->tied_embeddings)
+        st = compress_tensor(m, &m->output, "output.weight", "output", NULL, p);
+    p->seconds = presso_now_seconds() - t0;
+    return st;
+}

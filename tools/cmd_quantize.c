@@ -1,0 +1,255 @@
+/* presso quantize IN OUT.gguf --method rtn|gptq (--type TYPE | --bits B [--sym|--asym])
+ *     [--group G] [--calib FILE] [--calib-count N] [--calib-len L] [--seed S]
+ *     [--act-order] [--damp 0.01] [--type-map NAME=TYPE,...] [-z TOK]
+ *     [-t THREADS] [--allow-requantize] [--json] */
+#define _POSIX_C_SOURCE 200809L /* strtok_r */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "compress/driver.h"
+#include "core/error.h"
+#include "model/model_save.h"
+#include "tensor/types.h"
+
+typedef struct {
+    const presso_compress_params *cp;
+    const presso_calib_set *calib;
+    uint64_t seed;
+    double damp;
+    bool act_order;
+    const char *type_map;
+} quantize_meta;
+
+/* presso.* keys: enough to tell how the file was made and to redo it. */
+static presso_status write_meta(void *user, presso_gguf_writer *w) {
+    const quantize_meta *q = user;
+    PRESSO_TRY(presso_gguf_writer_set_string(w, "presso.method", q->cp->pass->name));
+    PRESSO_TRY(presso_gguf_writer_set_string(w, "presso.type", presso_type_name(q->cp->type)));
+    if (q->type_map) PRESSO_TRY(presso_gguf_writer_set_string(w, "presso.type_map", q->type_map));
+    if (q->cp->n_fallback) PRESSO_TRY(presso_gguf_writer_set_string(w, "presso.fallback", q->cp->fallbacks));
+    if (q->calib) {
+        PRESSO_TRY(presso_gguf_writer_set_string(w, "presso.calib.file", q->calib->file));
+        PRESSO_TRY(presso_gguf_writer_set_string(w, "presso.calib.sha256", q->calib->sha256));
+        PRESSO_TRY(presso_gguf_writer_set_u32(w, "presso.calib.samples", (uint32_t)q->calib->n_seqs));
+        PRESSO_TRY(presso_gguf_writer_set_u32(w, "presso.calib.seq_len", (uint32_t)q->calib->seq_len));
+        PRESSO_TRY(presso_gguf_writer_set_u64(w, "presso.calib.tokens",
+                                              (uint64_t)q->calib->n_seqs * (uint64_t)q->calib->seq_len));
+        PRESSO_TRY(presso_gguf_writer_set_u64(w, "presso.calib.seed", q->seed));
+    }
+    if (strcmp(q->cp->pass->name, "gptq") == 0) {
+        PRESSO_TRY(presso_gguf_writer_set_f32(w, "presso.gptq.damp", (float)q->damp));
+        PRESSO_TRY(presso_gguf_writer_set_f32(w, "presso.gptq.damp_max_used", (float)q->cp->max_damp));
+        PRESSO_TRY(presso_gguf_writer_set_bool(w, "presso.gptq.act_order", q->act_order));
+        PRESSO_TRY(presso_gguf_writer_set_u32(w, "presso.gptq.block_size", 128));
+    }
+    return PRESSO_OK;
+}
+
+static void print_progress(void *user, const presso_compress_progress *p) {
+    (void)user;
+    fprintf(stderr, "presso: quantize: block %d/%d, %.1f s elapsed, ETA %.1f s\n", p->layer, p->n_layers, p->elapsed,
+            p->eta);
+}
+
+static const char *const override_names[] = {"token_embd", "output",   "attn_q", "attn_k",  "attn_v",
+                                             "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
+
+/* "NAME=TYPE,NAME=TYPE" into overrides; false after a usage error. */
+static bool parse_type_map(const char *spec, presso_type_override *out, int cap, int *n) {
+    *n = 0;
+    char buf[1024];
+    if (strlen(spec) >= sizeof buf) return cli_usage_error("--type-map is too long"), false;
+    snprintf(buf, sizeof buf, "%s", spec);
+    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        if (!eq) return cli_usage_error("--type-map: '%s' is not NAME=TYPE", item), false;
+        *eq = '\0';
+        bool known = false;
+        for (size_t i = 0; i < sizeof override_names / sizeof override_names[0]; i++)
+            known |= strcmp(item, override_names[i]) == 0;
+        if (!known)
+            return cli_usage_error("--type-map: unknown tensor '%s' (token_embd, output, attn_q, attn_k, attn_v, "
+                                   "attn_output, ffn_gate, ffn_up, ffn_down)", item), false;
+        presso_type t;
+        if (presso_type_from_name(eq + 1, &t) != PRESSO_OK || t == PRESSO_TYPE_Q8_1 || t == PRESSO_TYPE_Q8_K)
+            return cli_usage_error("--type-map: '%s' is not a type presso writes", eq + 1), false;
+        if (*n == cap) return cli_usage_error("--type-map: too many entries"), false;
+        snprintf(out[*n].name, sizeof out[*n].name, "%s", item);
+        out[*n].type = t;
+        (*n)++;
+    }
+    return true;
+}
+
+static bool same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int cmd_quantize(int argc, char **argv) {
+    const char *in = NULL, *out = NULL, *tokenizer = NULL, *method = NULL, *type_name = NULL, *calib_file = NULL,
+               *type_map = NULL, *v = NULL;
+    int64_t threads = 2, calib_count = PRESSO_CALIB_DEFAULT_COUNT, calib_len = PRESSO_CALIB_DEFAULT_LEN, seed = 1234,
+            group = 0, bits = 0;
+    double damp = 0.01;
+    bool json = false, allow_requantize = false, act_order = false, sym = false, asym = false, damp_set = false,
+         calib_opts = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (cli_flag(a, NULL, "--json")) json = true;
+        else if (cli_flag(a, NULL, "--allow-requantize")) allow_requantize = true;
+        else if (cli_flag(a, NULL, "--act-order")) act_order = true;
+        else if (cli_flag(a, NULL, "--sym")) sym = true;
+        else if (cli_flag(a, NULL, "--asym")) asym = true;
+        else if (cli_option(argv, argc, &i, "-z", "--tokenizer", &v)) {
+            if (!v) return cli_usage_error("-z needs a path");
+            tokenizer = v;
+        } else if (cli_option(argv, argc, &i, NULL, "--method", &v)) {
+            if (!v) return cli_usage_error("--method needs a name (rtn, gptq)");
+            method = v;
+        } else if (cli_option(argv, argc, &i, NULL, "--type", &v)) {
+            if (!v) return cli_usage_error("--type needs a type");
+            type_name = v;
+        } else if (cli_option(argv, argc, &i, NULL, "--type-map", &v)) {
+            if (!v) return cli_usage_error("--type-map needs NAME=TYPE[,NAME=TYPE...]");
+            type_map = v;
+        } else if (cli_option(argv, argc, &i, NULL, "--calib", &v)) {
+            if (!v) return cli_usage_error("--calib needs a text file");
+            calib_file = v;
+        } else if (cli_option(argv, argc, &i, NULL, "--calib-count", &v)) {
+            if (!cli_int(a, v, 1, 1 << 20, &calib_count)) return 2;
+            calib_opts = true;
+        } else if (cli_option(argv, argc, &i, NULL, "--calib-len", &v)) {
+            if (!cli_int(a, v, 3, 1 << 20, &calib_len)) return 2;
+            calib_opts = true;
+        } else if (cli_option(argv, argc, &i, NULL, "--seed", &v)) {
+            if (!cli_int(a, v, 0, INT64_MAX, &seed)) return 2;
+            calib_opts = true;
+        } else if (cli_option(argv, argc, &i, NULL, "--group", &v)) {
+            if (!cli_int(a, v, 1, 1 << 20, &group)) return 2;
+        } else if (cli_option(argv, argc, &i, NULL, "--bits", &v)) {
+            if (!cli_int(a, v, 1, 16, &bits)) return 2;
+        } else if (cli_option(argv, argc, &i, NULL, "--damp", &v)) {
+            if (!cli_float(a, v, 0.0, 1.0, &damp)) return 2;
+            damp_set = true;
+        } else if (cli_option(argv, argc, &i, "-t", "--threads", &v)) {
+            if (!cli_int(a, v, 1, 512, &threads)) return 2;
+        } else if (a[0] == '-') return cli_usage_error("quantize: unknown option '%s'", a);
+        else if (!in) in = a;
+        else if (!out) out = a;
+        else return cli_usage_error("quantize: unexpected argument '%s'", a);
+    }
+    if (!in || !out || !method || (!type_name && !bits))
+        return cli_usage_error("usage: presso quantize IN OUT.gguf --method rtn|gptq --type TYPE [--calib FILE]");
+    const presso_pass *pass = presso_pass_find(method);
+    if (!pass) {
+        char names[256] = "";
+        for (int i = 0; i < presso_pass_count(); i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", presso_pass_at(i)->name);
+        return cli_usage_error("quantize: unknown method '%s' (%s)", method, names);
+    }
+    if (sym && asym) return cli_usage_error("--sym and --asym exclude each other");
+    presso_compress_params cp = {.pass = pass, .allow_requantize = allow_requantize};
+    if (type_name && bits) return cli_usage_error("give --type or --bits, not both");
+    if (type_name) {
+        if (sym || asym) return cli_usage_error("--sym/--asym go with --bits; --type fixes the scheme");
+        if (presso_type_from_name(type_name, &cp.type) != PRESSO_OK) return cli_usage_error("%s", presso_last_error());
+        const presso_type_traits *t = presso_type_traits_of(cp.type);
+        if (!t->is_quantized || cp.type == PRESSO_TYPE_Q8_1 || cp.type == PRESSO_TYPE_Q8_K)
+            return cli_usage_error("quantize: --type %s is not a quantized type presso writes (q4_0, q4_1, q5_0, "
+                                   "q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k; use convert for f16/bf16)", type_name);
+        if (presso_quant_check_group(cp.type, (int)group) != PRESSO_OK) return cli_usage_error("%s", presso_last_error());
+    } else if (presso_quant_type_for_bits((int)bits, (int)group, asym, &cp.type) != PRESSO_OK) {
+        return cli_usage_error("%s", presso_last_error());
+    }
+    if (pass->needs_calibration && !calib_file)
+        return cli_usage_error("quantize: %s needs calibration text: --calib FILE (e.g. "
+                               "../shared/data/tinystories/sample.txt; never the evaluation text)", pass->name);
+    if (!pass->needs_calibration && (calib_file || calib_opts))
+        return cli_usage_error("quantize: %s uses no calibration; drop --calib/--calib-count/--calib-len/--seed",
+                               pass->name);
+    if (strcmp(pass->name, "gptq") != 0 && (act_order || damp_set))
+        return cli_usage_error("quantize: --act-order and --damp are GPTQ options");
+    presso_type_override overrides[16];
+    if (type_map && !parse_type_map(type_map, overrides, 16, &cp.n_overrides)) return 2;
+    cp.overrides = overrides;
+    cp.opts = (presso_pass_opts){.damp = damp, .act_order = act_order, .block_cols = 128, .n_threads = (int)threads};
+    if (same_file(in, out)) return cli_usage_error("quantize: the output %s is the input; refusing to overwrite it", out);
+
+    presso_model *m;
+    int rc = cli_open_model(in, tokenizer, &m);
+    if (rc) return rc;
+    presso_calib_set *calib = NULL;
+    if (pass->needs_calibration) {
+        if (!m->tokenizer) {
+            presso_model_free(m);
+            return cli_usage_error("%s: the model has no tokenizer to read the calibration text; pass one with -z", in);
+        }
+        presso_calib_params cpar = {.file = calib_file, .count = (int32_t)calib_count, .len = (int32_t)calib_len,
+                                    .seed = (uint64_t)seed};
+        if (presso_calib_set_load(m->tokenizer, &cpar, m->config.max_seq_len, &calib) != PRESSO_OK) {
+            presso_model_free(m);
+            return cli_fail();
+        }
+        fprintf(stderr, "presso: quantize: calibrating on %d sequences of %d tokens from %s (%lld tokens, %lld windows)\n",
+                calib->n_seqs, calib->seq_len, calib_file, (long long)calib->n_text_tokens, (long long)calib->n_windows);
+    }
+    cp.progress = print_progress;
+    quantize_meta meta = {&cp, calib, (uint64_t)seed, damp, act_order, type_map};
+    presso_save_params sp = {.type = cp.type, .keep_types = true, .write_metadata = write_meta, .metadata_user = &meta};
+    if (presso_compress_model(m, calib, &cp) != PRESSO_OK || presso_model_save_gguf(m, out, &sp) != PRESSO_OK) {
+        presso_calib_set_free(calib);
+        presso_model_free(m);
+        return cli_fail();
+    }
+    struct stat st;
+    const long long size = stat(out, &st) == 0 ? (long long)st.st_size : -1;
+    const int64_t n_params = presso_model_n_params(m), weight_bytes = presso_model_weight_bytes(m);
+    const double bpw = n_params ? 8.0 * (double)weight_bytes / (double)n_params : 0.0;
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "input", in);
+        cJSON_AddStringToObject(o, "output", out);
+        cJSON_AddStringToObject(o, "method", pass->name);
+        cJSON_AddStringToObject(o, "type", presso_type_name(cp.type));
+        cJSON_AddNumberToObject(o, "bytes", (double)size);
+        cJSON_AddNumberToObject(o, "weight_bytes", (double)weight_bytes);
+        cJSON_AddNumberToObject(o, "n_params", (double)n_params);
+        cJSON_AddNumberToObject(o, "bits_per_weight", bpw);
+        cJSON_AddNumberToObject(o, "seconds", cp.seconds);
+        cJSON_AddNumberToObject(o, "n_fallback", cp.n_fallback);
+        cJSON_AddStringToObject(o, "fallback_tensors", cp.fallbacks);
+        if (calib) {
+            cJSON *c = cJSON_AddObjectToObject(o, "calib");
+            cJSON_AddStringToObject(c, "file", calib->file);
+            cJSON_AddStringToObject(c, "sha256", calib->sha256);
+            cJSON_AddNumberToObject(c, "samples", calib->n_seqs);
+            cJSON_AddNumberToObject(c, "seq_len", calib->seq_len);
+            cJSON_AddNumberToObject(c, "seed", (double)seed);
+        }
+        if (strcmp(pass->name, "gptq") == 0) {
+            cJSON_AddNumberToObject(o, "damp", damp);
+            cJSON_AddNumberToObject(o, "damp_max_used", cp.max_damp);
+            cJSON_AddBoolToObject(o, "act_order", act_order);
+            cJSON_AddNumberToObject(o, "dead_columns", (double)cp.n_dead);
+        }
+        char *s = cJSON_Print(o);
+        printf("%s\n", s);
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        printf("wrote %s: %s %s, %lld bytes, %.3f bits/weight, %.2f s\n", out, pass->name, presso_type_name(cp.type),
+               size, bpw, cp.seconds);
+        if (cp.n_fallback)
+            printf("%d tensors in another type (rows fit no %s block): %s\n", cp.n_fallback, presso_type_name(cp.type),
+                   cp.fallbacks);
+        if (cp.max_damp > damp) printf("GPTQ needed dampening up to %g on some layer\n", cp.max_damp);
+    }
+    presso_calib_set_free(calib);
+    presso_model_free(m);
+    return 0;
+}
