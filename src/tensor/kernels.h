@@ -12,12 +12,37 @@
  * (a multiple of the type's block size). */
 typedef float (*presso_vec_dot_fn)(const void *row, const float *x, int64_t n);
 
+/* dot(row of weights, activations already quantized to the row type's
+ * presso_vec_dot_type), n elements: integer products per block, as llama.cpp's
+ * ggml_vec_dot_<type>_<vec_dot_type>. */
+typedef float (*presso_vec_dot_q_fn)(const void *row, const void *xq, int64_t n);
+/* n floats (a multiple of the block size) into blocks of an activation type. */
+typedef void (*presso_quantize_act_fn)(const float *x, void *dst, int64_t n);
+
 typedef struct {
     const char *name;
     presso_vec_dot_fn vec_dot[PRESSO_TYPE_COUNT]; /* NULL: type not supported */
+    /* [PRESSO_TYPE_COUNT] each. vec_dot_q[t] (NULL: no integer dot, use
+     * vec_dot) takes activations quantized by quantize_act[presso_vec_dot_type(t)].
+     * The float vec_dot entries of block types stay: they are the accuracy
+     * reference the quantized-activation dots are measured against. */
+    const presso_vec_dot_q_fn *vec_dot_q;
+    const presso_quantize_act_fn *quantize_act; /* for Q8_0, Q8_1, Q8_K; bit-exact across tiers */
     float (*dot_f32)(const float *a, const float *b, int64_t n);
     void (*axpy_f32)(float a, const float *x, float *y, int64_t n); /* y += a x */
 } presso_kernels;
+
+/* The activation type a weight type's integer dot takes (llama.cpp's
+ * type_traits_cpu[t].vec_dot_type): Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 (with
+ * s = d*sum(q)) for Q4_1/Q5_1, Q8_K (with bsums) for the K-quants;
+ * PRESSO_TYPE_F32 (float activations) for every other type. */
+presso_type presso_vec_dot_type(presso_type t);
+
+/* Per-tier tables of kernels_q_ref.c / kernels_q_avx2.c, [PRESSO_TYPE_COUNT]. */
+extern const presso_vec_dot_q_fn presso_vec_dot_q_ref_table[PRESSO_TYPE_COUNT];
+extern const presso_quantize_act_fn presso_quantize_act_ref_table[PRESSO_TYPE_COUNT];
+extern const presso_vec_dot_q_fn presso_vec_dot_q_avx2_table[PRESSO_TYPE_COUNT];
+extern const presso_quantize_act_fn presso_quantize_act_avx2_table[PRESSO_TYPE_COUNT];
 
 const presso_kernels *presso_kernels_ref(void);
 /* NULL when this CPU lacks AVX2+FMA+F16C. */

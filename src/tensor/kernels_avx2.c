@@ -78,9 +78,10 @@ static float vec_dot_bf16_avx2(const void *row, const float *x, int64_t n) {
     return sum;
 }
 
-/* Block types: dequantize a group of blocks with the reference conversion,
- * then an FMA dot. Dedicated integer kernels (int8 activations, as
- * llama.cpp) come with the quantization work. */
+/* Block types against float activations: dequantize a group of blocks with
+ * the reference conversion, then an FMA dot. Decode uses the integer dots of
+ * kernels_q_avx2.c instead (int8 activations, as llama.cpp); these remain for
+ * callers that need float activations. */
 #define DEFINE_BLOCK_DOT_AVX2(type_id, suffix)                                                     \
     static float vec_dot_##suffix##_avx2(const void *row, const float *x, int64_t n) {             \
         const presso_type_traits *t = presso_type_traits_of(type_id);                              \
@@ -129,6 +130,8 @@ static const presso_kernels avx2_kernels = {
             [PRESSO_TYPE_Q5_K] = vec_dot_q5_K_avx2,
             [PRESSO_TYPE_Q6_K] = vec_dot_q6_K_avx2,
         },
+    .vec_dot_q = presso_vec_dot_q_avx2_table,
+    .quantize_act = presso_quantize_act_avx2_table,
     .dot_f32 = dot_f32_avx2,
     .axpy_f32 = axpy_f32_avx2,
 };

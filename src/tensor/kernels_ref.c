@@ -31,8 +31,10 @@ static float vec_dot_bf16_ref(const void *row, const float *x, int64_t n) {
     return sum;
 }
 
-/* Any block type: dequantize one block at a time with the type's reference
- * conversion, then dot. */
+/* Any block type against float activations: dequantize one block at a time
+ * with the type's reference conversion, then dot. Decode uses the integer
+ * dots of kernels_q_ref.c; these stay as the exact-activation reference the
+ * quantized-activation dots are measured against. */
 #define DEFINE_BLOCK_DOT(type_id, suffix)                                                          \
     static float vec_dot_##suffix##_ref(const void *row, const float *x, int64_t n) {              \
         const presso_type_traits *t = presso_type_traits_of(type_id);                              \
@@ -76,6 +78,8 @@ static const presso_kernels ref_kernels = {
             [PRESSO_TYPE_Q5_K] = vec_dot_q5_K_ref,
             [PRESSO_TYPE_Q6_K] = vec_dot_q6_K_ref,
         },
+    .vec_dot_q = presso_vec_dot_q_ref_table,
+    .quantize_act = presso_quantize_act_ref_table,
     .dot_f32 = dot_f32_ref,
     .axpy_f32 = axpy_f32_ref,
 };

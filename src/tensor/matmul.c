@@ -11,10 +11,39 @@ int64_t presso_matmul_scratch_floats(int64_t in, int n_threads) {
     return (int64_t)(n_threads > 0 ? n_threads : 1) * PRESSO_MATMUL_PANEL_ROWS * in;
 }
 
-static void matmul_rows(const presso_tensor *w, const float *x, int64_t n, float *y, int n_threads) {
+/* Decode with integer dots (llama.cpp's scheme): each activation row is
+ * quantized once to the weight type's vec_dot_type (Q8_0, Q8_1 or Q8_K) into
+ * scratch, then every weight row is an int8 dot per block. Approximate by
+ * design: the activations carry 8-bit levels per block of 32 (256 for K). */
+static void matmul_rows_quantized(const presso_kernels *k, const presso_tensor *w, const float *x, int64_t n,
+                                  float *y, void *scratch, int n_threads) {
     const int64_t in = w->ne[0], out = w->ne[1];
+    const presso_type act = presso_vec_dot_type(w->type);
+    const size_t row_bytes = (size_t)presso_row_bytes(w->type, in), act_bytes = (size_t)presso_row_bytes(act, in);
+    const presso_vec_dot_q_fn dot = k->vec_dot_q[w->type];
+    uint8_t *xq = scratch;
+    for (int64_t t = 0; t < n; t++) k->quantize_act[act](x + t * in, xq + (size_t)t * act_bytes, in);
+    const uint8_t *base = w->data;
+    const bool parallel = n * in * out >= PRESSO_MATMUL_PARALLEL_MIN_WORK;
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
+    for (int64_t r = 0; r < out; r++) {
+        const uint8_t *row = base + (size_t)r * row_bytes;
+        for (int64_t t = 0; t < n; t++) y[t * out + r] = dot(row, xq + (size_t)t * act_bytes, in);
+    }
+}
+
+static void matmul_rows(const presso_tensor *w, const float *x, int64_t n, float *y, float *scratch, int n_threads) {
+    const presso_kernels *k = presso_kernels_active();
+    const int64_t in = w->ne[0], out = w->ne[1];
+    const presso_type act = presso_vec_dot_type(w->type);
+    /* scratch (>= PANEL_ROWS * in floats) holds n < GEMM_MIN_ROWS quantized rows with room to spare. */
+    if (scratch && act != PRESSO_TYPE_F32 && k->vec_dot_q[w->type] && k->quantize_act[act] &&
+        presso_row_bytes(act, in) > 0) {
+        matmul_rows_quantized(k, w, x, n, y, scratch, n_threads);
+        return;
+    }
     const size_t row_bytes = (size_t)presso_row_bytes(w->type, in);
-    const presso_vec_dot_fn dot = presso_kernels_active()->vec_dot[w->type];
+    const presso_vec_dot_fn dot = k->vec_dot[w->type];
     const uint8_t *base = w->data;
     /* Below ~64K multiply-adds a parallel region costs more than it saves. */
     const bool parallel = n * in * out >= PRESSO_MATMUL_PARALLEL_MIN_WORK;
@@ -50,6 +79,6 @@ static void matmul_gemm(const presso_tensor *w, const float *x, int64_t n, float
 }
 
 void presso_matmul(const presso_tensor *w, const float *x, int64_t n, float *y, float *scratch, int n_threads) {
-    if (n < PRESSO_MATMUL_GEMM_MIN_ROWS) matmul_rows(w, x, n, y, n_threads);
+    if (n < PRESSO_MATMUL_GEMM_MIN_ROWS) matmul_rows(w, x, n, y, scratch, n_threads);
     else matmul_gemm(w, x, n, y, scratch, n_threads);
 }

@@ -1,6 +1,8 @@
 /* Y = X Wᵀ for a weight tensor W (ne {in, out}, any type) and n rows of
  * float activations X [n][in], giving Y [n][out].
- * Small n (decode) runs the dispatched vec_dot kernels over rows with OpenMP;
+ * Small n (decode) quantizes the activations once to the weight type's
+ * vec_dot_type (Q8_0/Q8_1/Q8_K, as llama.cpp) and runs the dispatched integer
+ * vec_dot_q kernels over rows with OpenMP (float vec_dot for F32/F16/BF16);
  * large n (prefill) dequantizes W in row panels and calls OpenBLAS sgemm on
  * each. All parallelism is OpenMP's: OpenBLAS runs single-threaded inside
  * each thread, so the two thread pools never spin against each other. */
@@ -18,7 +20,9 @@
 /* Floats of scratch presso_matmul needs for W with `in` columns. */
 int64_t presso_matmul_scratch_floats(int64_t in, int n_threads);
 
-/* scratch: presso_matmul_scratch_floats(in) floats (unused when W is F32). */
+/* scratch: presso_matmul_scratch_floats(in) floats (unused when W is F32);
+ * on the decode path it holds the quantized activation rows. NULL makes the
+ * decode path use float activations. */
 void presso_matmul(const presso_tensor *w, const float *x, int64_t n, float *y, float *scratch, int n_threads);
 
 /* Multiply-adds below which a matmul runs on one thread. */
