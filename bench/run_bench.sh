@@ -3,10 +3,11 @@
 # with llama.cpp's llama-bench run on the same GGUF file, same threads, right after
 # (or right before) presso, so that machine load affects both alike.
 #
-#   bench/run_bench.sh [--quick] [--reps N] [--n-1b N] [--threads "1 2"] [--out FILE]
+#   bench/run_bench.sh [--quick] [--reps N] [--n-1b N] [--threads "1 2"] [--out FILE] [--md FILE]
 #
 # Environment:
 #   PRESSO        presso binary            (default: build/presso; built with scripts/build.sh if absent)
+#   PRESSO_COMMIT commit to record for it  (default: this checkout's HEAD, -dirty if src/ has edits)
 #   LLAMA_BENCH   llama.cpp's llama-bench  (default: the vendored llama-cpp-python build if present)
 #   PRESSO_CACHE  cache dir; converted and synthetic models go to $PRESSO_CACHE/bench
 #                 (default: ~/.cache/presso)
@@ -28,7 +29,7 @@ threads="1 2"
 out="$here/results/runtime.json"
 md_out=""
 
-usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -139,7 +140,8 @@ fi
     echo "nproc=$(nproc)"
     echo "mem_total_kb=$(awk '/MemTotal/ { print $2 }' /proc/meminfo)"
     echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "presso_commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null)$(git -C "$root" diff --quiet HEAD -- src include tools 2>/dev/null || echo -dirty)"
+    # PRESSO_COMMIT names the source of a binary built elsewhere (e.g. a clean export of HEAD).
+    echo "presso_commit=${PRESSO_COMMIT:-$(git -C "$root" rev-parse --short HEAD 2>/dev/null)$(git -C "$root" diff --quiet HEAD -- src include tools 2>/dev/null || echo -dirty)}"
     echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
     echo "reps=$reps"
     echo "n_prompt=$n_prompt"
