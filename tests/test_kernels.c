@@ -274,7 +274,7 @@ static void test_matmul_decode(presso_rng *rng) {
     const int64_t in = 2048, out = 40;
     float *wm = malloc(sizeof(float) * in * out), *wd = malloc(sizeof(float) * in * out);
     float *xm = malloc(sizeof(float) * in * 3), *y3 = malloc(sizeof(float) * out * 3), *y1 = malloc(sizeof(float) * out);
-    float *scratch = malloc(sizeof(float) * (size_t)presso_matmul_scratch_floats(in, 1));
+    float *scratch = malloc(sizeof(float) * (size_t)presso_matmul_scratch_floats(in, 3, 1));
     uint8_t *wq = malloc((size_t)in * out * 4);
     fill(rng, wm, in * out, 0.05f);
     fill(rng, xm, in * 3, 1.0f);
@@ -431,7 +431,7 @@ int main(void) {
     const int64_t in = 96, out = 300, n_tok = 5;
     float *wm = malloc(sizeof(float) * in * out), *xm = malloc(sizeof(float) * in * n_tok);
     float *y_gemm = malloc(sizeof(float) * out * n_tok), *y_row = malloc(sizeof(float) * out);
-    float *scratch = malloc(sizeof(float) * (size_t)presso_matmul_scratch_floats(in, 2));
+    float *scratch = malloc(sizeof(float) * (size_t)presso_matmul_scratch_floats(in, n_tok, 2));
     uint8_t *wq = malloc((size_t)in * out * 4);
     fill(&rng, wm, in * out, 0.5f);
     fill(&rng, xm, in * n_tok, 1.0f);

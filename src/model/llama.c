@@ -62,7 +62,7 @@ presso_status presso_llama_state_new(const presso_model *m, int32_t n_ctx, int32
     s->gate = alloc_floats(B * c->hidden_dim, &failed);
     s->up = alloc_floats(B * c->hidden_dim, &failed);
     s->scores = alloc_floats((int64_t)n_threads * n_ctx, &failed);
-    s->matmul_scratch = alloc_floats(presso_matmul_scratch_floats(widest, n_threads), &failed);
+    s->matmul_scratch = alloc_floats(presso_matmul_scratch_floats(widest, B, n_threads), &failed);
     s->embd_row = alloc_floats(dim, &failed);
     if (failed) {
         presso_llama_state_free(s);

@@ -7,8 +7,11 @@
 #include "tensor/kernels.h"
 #include "tensor/types.h"
 
-int64_t presso_matmul_scratch_floats(int64_t in, int n_threads) {
-    return (int64_t)(n_threads > 0 ? n_threads : 1) * PRESSO_MATMUL_PANEL_ROWS * in;
+int64_t presso_matmul_scratch_floats(int64_t in, int64_t max_rows, int n_threads) {
+    const int64_t panels = (int64_t)(n_threads > 0 ? n_threads : 1) * PRESSO_MATMUL_PANEL_ROWS * in;
+    /* Quantized activation rows: at most 292 bytes per 256 values (Q8_K), as floats. */
+    const int64_t quantized = (max_rows > 0 ? max_rows : 1) * ((in + 255) / 256) * 292 / 4 + 1;
+    return panels > quantized ? panels : quantized;
 }
 
 /* Decode with integer dots (llama.cpp's scheme): each activation row is
@@ -36,7 +39,7 @@ static void matmul_rows(const presso_tensor *w, const float *x, int64_t n, float
     const presso_kernels *k = presso_kernels_active();
     const int64_t in = w->ne[0], out = w->ne[1];
     const presso_type act = presso_vec_dot_type(w->type);
-    /* scratch (>= PANEL_ROWS * in floats) holds n < GEMM_MIN_ROWS quantized rows with room to spare. */
+    /* scratch holds the n quantized rows (presso_matmul_scratch_floats). */
     if (scratch && act != PRESSO_TYPE_F32 && k->vec_dot_q[w->type] && k->quantize_act[act] &&
         presso_row_bytes(act, in) > 0) {
         matmul_rows_quantized(k, w, x, n, y, scratch, n_threads);

@@ -17,8 +17,9 @@
 /* Rows of W dequantized at once on the sgemm path. */
 #define PRESSO_MATMUL_PANEL_ROWS 256
 
-/* Floats of scratch presso_matmul needs for W with `in` columns. */
-int64_t presso_matmul_scratch_floats(int64_t in, int n_threads);
+/* Floats of scratch presso_matmul needs for W with `in` columns and up to
+ * max_rows activation rows per call. */
+int64_t presso_matmul_scratch_floats(int64_t in, int64_t max_rows, int n_threads);
 
 /* scratch: presso_matmul_scratch_floats(in) floats (unused when W is F32);
  * on the decode path it holds the quantized activation rows. NULL makes the
