@@ -88,10 +88,12 @@ if "$PRESSO" synth --dim 64 --hidden 128 --layers 2 --heads 4 --kv-heads 2 --voc
    "$PRESSO" bench "$tmp/syn.gguf" -p 8 -n 4 -r 1 -t 1 >/dev/null 2>&1; then pass; else fail "synth + bench"; fi
 
 # 5. SmolLM2-135M-Instruct (when fetched): its ChatML template answers a question.
+# (Q4_1 135M is weak: asked for France's capital, greedy decoding rambles in
+# llama.cpp and presso alike; colours it knows.)
 smol="${PRESSO_SMOLLM2_GGUF:-$HOME/.cache/presso/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
 if [ -f "$smol" ]; then
-  answer=$("$PRESSO" generate "$smol" --chat -p "What is the capital of France?" --temp 0 -n 30 2>/dev/null)
-  case "$answer" in *Paris*) pass ;; *) fail "SmolLM2 chat answer: $answer" ;; esac
+  answer=$("$PRESSO" generate "$smol" --chat -p "Name three colors of the rainbow." --temp 0 -n 30 2>/dev/null)
+  case "$answer" in *red*blue*|*blue*red*) pass ;; *) fail "SmolLM2 chat answer: $answer" ;; esac
   expect_error "chat on a model without template" "chat template" "$PRESSO" generate "$bin" --chat -p hi -n 5
 else
   echo "note: SmolLM2 not fetched (scripts/fetch_smollm2.sh); its chat check is skipped"
