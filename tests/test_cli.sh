@@ -8,22 +8,7 @@ shared="$PRESSO_SHARED_DIR"
 [ -f "$shared/models/stories260K/stories260K.bin" ] || { echo "skipped: no ../shared"; exit 77; }
 bin="$shared/models/stories260K/stories260K.bin"
 tok="$shared/models/stories260K/tok512.bin"
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-pass() { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-
-# expect_error NAME EXPECTED_SUBSTRING CMD... : non-zero exit (not a crash), message on stderr.
-expect_error() {
-  local name="$1" want="$2"; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  if [ $rc -eq 0 ]; then fail "$name: exit 0"; return; fi
-  if [ $rc -ge 128 ]; then fail "$name: crashed (rc $rc)"; return; fi
-  if ! grep -qF -- "$want" "$tmp/err"; then fail "$name: stderr lacks '$want': $(head -c 300 "$tmp/err")"; return; fi
-  pass
-}
+source "$(dirname "$0")/lib.bash"
 
 # 1. Greedy generation equals llama2.c's run.c output, byte for byte.
 "$PRESSO" generate "$bin" -z "$tok" --temp 0 -n 200 >"$tmp/gen.txt" 2>"$tmp/gen.err"
@@ -99,5 +84,4 @@ else
   echo "note: SmolLM2 not fetched (scripts/fetch_smollm2.sh); its chat check is skipped"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

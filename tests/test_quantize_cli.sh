@@ -11,22 +11,8 @@ model="$shared/models/tinystories-656k"
 calib="$shared/data/tinystories/sample.txt"
 valid="$shared/data/tinystories/valid.txt"
 [ -f "$model/model.safetensors" ] && [ -f "$calib" ] || { echo "skipped: no ../shared"; exit 77; }
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-pass() { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-
-expect_error() {
-  local name="$1" want="$2"; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  if [ $rc -eq 0 ]; then fail "$name: exit 0"; return; fi
-  if [ $rc -ge 128 ]; then fail "$name: crashed (rc $rc)"; return; fi
-  if ! grep -qF -- "$want" "$tmp/err"; then fail "$name: stderr lacks '$want': $(head -c 300 "$tmp/err")"; return; fi
-  if [ -e "$tmp/bad.gguf" ] || [ -e "$tmp/bad.gguf.tmp" ]; then fail "$name: left an output file"; rm -f "$tmp/bad.gguf"*; return; fi
-  pass
-}
+source "$(dirname "$0")/lib.bash"
+no_output_file="$tmp/bad.gguf"
 
 ppl() { "$PRESSO" ppl "$1" -f "$valid" -c 128 --protocol llamacpp -t 2 --json 2>/dev/null |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["ppl"])'; }
@@ -103,5 +89,4 @@ expect_error "requantize" "--allow-requantize" "$PRESSO" quantize "$tmp/rtn.gguf
 "$PRESSO" quantize "$model" "$tmp/tm.gguf" --method rtn --type q4_0 --type-map token_embd=q8_0 >/dev/null 2>&1 &&
   "$PRESSO" info "$tmp/tm.gguf" --json 2>/dev/null | grep -q q8_0 && pass || fail "--type-map token_embd=q8_0"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

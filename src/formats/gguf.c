@@ -104,7 +104,7 @@ static presso_status read_string(cursor *c, presso_gguf_string *out, const char 
     return PRESSO_OK;
 }
 
-static size_t value_type_size(uint32_t type) {
+size_t presso_gguf_value_size(uint32_t type) {
     switch (type) {
     case PRESSO_GGUF_UINT8:
     case PRESSO_GGUF_INT8:
@@ -202,7 +202,7 @@ static presso_status parse_value(cursor *c, gguf_kv *kv, int64_t i) {
             return presso_fail(PRESSO_ERR_FORMAT, "%s: offset %zu: key %lld: nested arrays are not supported",
                                c->name, elem_at, (long long)i);
         v->elem_type = (presso_gguf_value_type)elem;
-        size_t min_elem = elem == PRESSO_GGUF_STRING ? 8 : value_type_size(elem);
+        size_t min_elem = elem == PRESSO_GGUF_STRING ? 8 : presso_gguf_value_size(elem);
         if (count > remaining(c) / min_elem)
             return presso_fail(PRESSO_ERR_FORMAT, "%s: offset %zu: key %lld: array length %llu exceeds file size",
                                c->name, elem_at + 4, (long long)i, (unsigned long long)count);
@@ -226,7 +226,7 @@ static presso_status parse_value(cursor *c, gguf_kv *kv, int64_t i) {
             c->pos += (size_t)(count * min_elem);
         }
     } else {
-        size_t n = value_type_size(type);
+        size_t n = presso_gguf_value_size(type);
         if (remaining(c) < n) return truncated(c, "value");
         v->data = c->base + c->pos;
         v->count = 1;
@@ -567,7 +567,7 @@ static presso_status wrong_type(const presso_gguf *g, const char *key, const pre
 /* Integer value of any integer type, as sign + magnitude so that u64 and
  * i64 both fit. */
 static bool get_integer(const presso_gguf_value *v, bool *negative, uint64_t *magnitude) {
-    size_t n = value_type_size(v->type);
+    size_t n = presso_gguf_value_size(v->type);
     if (n == 0 || v->type == PRESSO_GGUF_BOOL || v->type == PRESSO_GGUF_FLOAT32 || v->type == PRESSO_GGUF_FLOAT64)
         return false;
     uint64_t raw = load_le(v->data, (int)n);

@@ -27,6 +27,9 @@ typedef enum {
     PRESSO_GGUF_FLOAT64 = 12,
 } presso_gguf_value_type;
 
+/* Bytes of one value of a fixed-size type; 0 for STRING, ARRAY and unknown ids. */
+size_t presso_gguf_value_size(uint32_t type);
+
 /* A string inside the mapped file: not NUL-terminated. */
 typedef struct {
     const char *ptr;

@@ -92,23 +92,6 @@ static void buf_string(bytes_buf *b, const char *s, uint64_t len) {
     buf_put(b, s, (size_t)len);
 }
 
-static size_t elem_size(presso_gguf_value_type t) {
-    switch (t) {
-    case PRESSO_GGUF_UINT8:
-    case PRESSO_GGUF_INT8:
-    case PRESSO_GGUF_BOOL: return 1;
-    case PRESSO_GGUF_UINT16:
-    case PRESSO_GGUF_INT16: return 2;
-    case PRESSO_GGUF_UINT32:
-    case PRESSO_GGUF_INT32:
-    case PRESSO_GGUF_FLOAT32: return 4;
-    case PRESSO_GGUF_UINT64:
-    case PRESSO_GGUF_INT64:
-    case PRESSO_GGUF_FLOAT64: return 8;
-    default: return 0;
-    }
-}
-
 /* Host-order element of n bytes at p, as a uint64 (to write little-endian). */
 static uint64_t host_elem(const uint8_t *p, size_t n) {
     uint8_t u8;
@@ -167,7 +150,7 @@ static presso_status set_serialized(presso_gguf_writer *w, const char *key, pres
 
 static presso_status set_scalar(presso_gguf_writer *w, const char *key, presso_gguf_value_type type, uint64_t bits) {
     bytes_buf b = {0};
-    buf_le(&b, bits, (int)elem_size(type));
+    buf_le(&b, bits, (int)presso_gguf_value_size(type));
     return set_serialized(w, key, type, &b);
 }
 
@@ -224,7 +207,7 @@ presso_status presso_gguf_writer_set_string(presso_gguf_writer *w, const char *k
 
 presso_status presso_gguf_writer_set_array(presso_gguf_writer *w, const char *key, presso_gguf_value_type elem_type,
                                            const void *data, uint64_t count) {
-    size_t n = elem_size(elem_type);
+    size_t n = presso_gguf_value_size(elem_type);
     if (n == 0)
         return presso_fail(PRESSO_ERR_INVALID_ARG, "gguf writer: key '%s': element type %d is not numeric or bool",
                            key ? key : "(null)", (int)elem_type);
