@@ -82,6 +82,11 @@ static void matmul_gemm(const presso_tensor *w, const float *x, int64_t n, float
 }
 
 void presso_matmul(const presso_tensor *w, const float *x, int64_t n, float *y, float *scratch, int n_threads) {
-    if (n < PRESSO_MATMUL_GEMM_MIN_ROWS) matmul_rows(w, x, n, y, scratch, n_threads);
+    /* Block types always take the integer-dot route, prefill too: rounding the
+     * activations to 8 bits is what llama.cpp computes, and on a model with
+     * activation outliers (SmolLM2) the float route's perplexity is 0.3% lower
+     * than llama.cpp's on the same file, the integer route's within 0.1%. */
+    const bool quantized = presso_type_traits_of(w->type)->is_quantized;
+    if (n < PRESSO_MATMUL_GEMM_MIN_ROWS || (quantized && scratch)) matmul_rows(w, x, n, y, scratch, n_threads);
     else matmul_gemm(w, x, n, y, scratch, n_threads);
 }
