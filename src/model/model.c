@@ -14,15 +14,22 @@ void presso_model_free(presso_model *m) {
     presso_tokenizer_free(m->tokenizer);
     if (m->format_close) m->format_close(m->format_handle);
     for (int i = 0; i < m->n_mappings; i++) presso_unmap_file(&m->mappings[i]);
-    for (int i = 0; i < m->n_buffers; i++) free(m->buffers[i]);
+    for (int64_t i = 0; i < m->n_buffers; i++) free(m->buffers[i]);
+    free(m->buffers);
     free(m->layers);
     free(m);
 }
 
 presso_status presso_model_own(presso_model *m, void *buffer) {
-    if (m->n_buffers >= PRESSO_MODEL_MAX_BUFFERS) {
-        free(buffer);
-        return presso_fail(PRESSO_ERR_INTERNAL, "%s: too many owned buffers", m->path);
+    if (m->n_buffers == m->cap_buffers) {
+        const int64_t cap = m->cap_buffers ? 2 * m->cap_buffers : 64;
+        void **grown = realloc(m->buffers, sizeof(void *) * (size_t)cap);
+        if (!grown) {
+            free(buffer);
+            return presso_fail(PRESSO_ERR_NOMEM, "%s: out of memory", m->path);
+        }
+        m->buffers = grown;
+        m->cap_buffers = cap;
     }
     m->buffers[m->n_buffers++] = buffer;
     return PRESSO_OK;

@@ -47,7 +47,7 @@ typedef struct {
     presso_tensor w_down;    /* ne {hidden, dim} */
 } presso_llama_layer;
 
-enum { PRESSO_MODEL_MAX_MAPPINGS = 64, PRESSO_MODEL_MAX_BUFFERS = 64 };
+enum { PRESSO_MODEL_MAX_MAPPINGS = 64 };
 
 typedef struct presso_model {
     presso_llama_config config;
@@ -62,8 +62,8 @@ typedef struct presso_model {
     /* What backs the tensor views. */
     presso_mapped_file mappings[PRESSO_MODEL_MAX_MAPPINGS];
     int n_mappings;
-    void *buffers[PRESSO_MODEL_MAX_BUFFERS];
-    int n_buffers;
+    void **buffers; /* grows: a compressed model owns one buffer per tensor */
+    int64_t n_buffers, cap_buffers;
     void *format_handle;        /* the open gguf / safetensors, closed with the model */
     void (*format_close)(void *);
 } presso_model;
