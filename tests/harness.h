@@ -51,6 +51,27 @@ static inline int presso_test_finish(void) {
     return presso_test_failed ? 1 : 0;
 }
 
+/* A whole file, NUL-terminated (the NUL is not counted in *size); NULL when
+ * it cannot be read. Returned as void * so callers take char or byte views. */
+static inline void *presso_test_read_file(const char *path, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    long n = -1;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+        buf = malloc((size_t)n + 1);
+        if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    fclose(f);
+    if (!buf) return NULL;
+    buf[n] = '\0';
+    *size = (size_t)n;
+    return buf;
+}
+
 static inline int presso_test_file_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;

@@ -28,22 +28,6 @@ static const char *tmp_path(const char *name) {
     return p;
 }
 
-static uint8_t *read_all(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(n > 0 ? (size_t)n : 1);
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return p;
-}
-
 static bool str_eq(presso_gguf_string s, const char *c) {
     return s.ptr && s.len == strlen(c) && memcmp(s.ptr, c, s.len) == 0;
 }
@@ -431,7 +415,7 @@ static void test_round_trip(void) {
     CHECK(calls == 2);
     presso_gguf_writer_free(w);
     size_t n1 = 0, n2 = 0;
-    uint8_t *b1 = read_all(path, &n1), *b2 = read_all(path2, &n2);
+    uint8_t *b1 = presso_test_read_file(path, &n1), *b2 = presso_test_read_file(path2, &n2);
     CHECK(b1 && b2 && n1 == n2 && memcmp(b1, b2, n1) == 0);
     CHECK(n1 % 32 == 0); /* the last tensor is padded too */
     CHECK(b1 && memcmp(b1, "GGUF\x03\0\0\0", 8) == 0);
@@ -619,7 +603,7 @@ static void test_atomic(void) {
     CHECK_OK(presso_gguf_writer_write(w, path));
     presso_gguf_writer_free(w);
     size_t n_before = 0, n_after = 0;
-    uint8_t *before = read_all(path, &n_before);
+    uint8_t *before = presso_test_read_file(path, &n_before);
 
     w = presso_gguf_writer_new();
     CHECK_OK(presso_gguf_writer_set_string(w, "version", "new"));
@@ -632,7 +616,7 @@ static void test_atomic(void) {
     CHECK(st == PRESSO_ERR_IO);
     CHECK(strstr(presso_last_error(), "simulated read error") && strstr(presso_last_error(), "broken"));
     presso_gguf_writer_free(w);
-    uint8_t *after = read_all(path, &n_after);
+    uint8_t *after = presso_test_read_file(path, &n_after);
     CHECK(before && after && n_before == n_after && memcmp(before, after, n_before) == 0);
     char tmp[700];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -924,7 +908,7 @@ static void test_hostile(void) {
 static void test_truncated_model(void) {
     const char *path = presso_test_shared("models/stories260K/gguf-by-llama.cpp/stories260K-f32.gguf");
     size_t n = 0;
-    uint8_t *all = read_all(path, &n);
+    uint8_t *all = presso_test_read_file(path, &n);
     CHECK(all != NULL);
     if (!all) return;
     presso_gguf *g = NULL;

@@ -29,26 +29,6 @@ static const presso_type quant_types[] = {
 
 /* ---------------------------------------------------------------- tool modes */
 
-static unsigned char *read_all(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    unsigned char *buf = NULL;
-    size_t cap = 0, len = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? 2 * cap : 1 << 16;
-            unsigned char *grown = realloc(buf, cap + 1);
-            if (!grown) break;
-            buf = grown;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) break;
-    }
-    fclose(f);
-    *size = len;
-    return buf;
-}
 
 static int write_all(const char *path, const void *data, size_t size) {
     FILE *f = fopen(path, "wb");
@@ -73,7 +53,7 @@ static int tool_main(int argc, char **argv) {
     }
     const presso_type_traits *t = presso_type_traits_of(type);
     size_t size = 0;
-    unsigned char *in = read_all(argv[3], &size);
+    unsigned char *in = presso_test_read_file(argv[3], &size);
     if (!in) {
         fprintf(stderr, "cannot read %s\n", argv[3]);
         return 2;

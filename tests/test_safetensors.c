@@ -24,21 +24,6 @@ static void expect_fail_at(int line, presso_status got, presso_status want, cons
 }
 #define EXPECT_FAIL(got, want, n1, n2) expect_fail_at(__LINE__, (got), (want), (n1), (n2))
 
-static uint8_t *read_all(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
-}
 
 static void write_all(const char *path, const void *data, size_t size) {
     FILE *f = fopen(path, "wb");
@@ -274,7 +259,7 @@ static void test_sharded(const char *model_path) {
 
 static void test_truncated(const char *model_path) {
     size_t size;
-    uint8_t *full = read_all(model_path, &size);
+    uint8_t *full = presso_test_read_file(model_path, &size);
     CHECK(full != NULL);
     if (!full) return;
     presso_safetensors *st = NULL;

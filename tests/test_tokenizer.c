@@ -20,22 +20,6 @@ static const char *DATA_FILES[] = {"tinystories/valid.txt", "tinystories/sample.
                                    "tasks/openbookqa.jsonl", "tasks/piqa.jsonl"};
 #define N_DATA (sizeof DATA_FILES / sizeof *DATA_FILES)
 
-static char *read_all(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) buf[n] = '\0';
-    *size = (size_t)n;
-    return buf;
-}
 
 static double now(void) {
     struct timespec ts;
@@ -76,7 +60,7 @@ static void check_roundtrip(const presso_tokenizer *t, const char *what, const c
     for (size_t f = 0; f < N_DATA; f++) {
         if (only && strcmp(DATA_FILES[f], only) != 0) continue;
         size_t size;
-        char *text = read_all(data_path(DATA_FILES[f]), &size);
+        char *text = presso_test_read_file(data_path(DATA_FILES[f]), &size);
         if (!text) continue;
         size_t len = size < ROUNDTRIP_PREFIX ? size : ROUNDTRIP_PREFIX;
         while (len < size && len > 0 && ((uint8_t)text[len] & 0xC0) == 0x80) len--; /* whole characters */
@@ -101,7 +85,7 @@ static int check_golden(const presso_tokenizer *t, const char *golden, const cha
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/golden/%s", PRESSO_SOURCE_DIR, golden);
     size_t size;
-    char *g = read_all(path, &size);
+    char *g = presso_test_read_file(path, &size);
     CHECK_MSG(g != NULL, "missing golden file %s", path);
     if (!g) return 0;
     int cases = 0, bad = 0;
@@ -126,7 +110,7 @@ static int check_golden(const presso_tokenizer *t, const char *golden, const cha
             long off, n;
             if (sscanf(line, "F %255s %ld %ld", rel, &off, &n) != 3) continue;
             size_t fsize;
-            file = read_all(data_path(rel), &fsize);
+            file = presso_test_read_file(data_path(rel), &fsize);
             if (!file || (size_t)(off + n) > fsize) {
                 CHECK_MSG(0, "%s: golden slice %s %ld+%ld not readable", what, rel, off, n);
                 free(file);
@@ -171,7 +155,7 @@ static int check_golden(const presso_tokenizer *t, const char *golden, const cha
  * timing; the check is that the whole file encodes to a plausible count). */
 static void time_wikitext(const presso_tokenizer *t, const char *what) {
     size_t size;
-    char *text = read_all(data_path("wikitext-2/wiki.test.raw"), &size);
+    char *text = presso_test_read_file(data_path("wikitext-2/wiki.test.raw"), &size);
     if (!text) return;
     int32_t *ids = NULL;
     int64_t n = 0;
@@ -189,7 +173,7 @@ static void time_wikitext(const presso_tokenizer *t, const char *what) {
 static void check_same_ids(const presso_tokenizer *a, const presso_tokenizer *b, const char *what) {
     for (size_t f = 0; f < N_DATA; f++) {
         size_t size;
-        char *text = read_all(data_path(DATA_FILES[f]), &size);
+        char *text = presso_test_read_file(data_path(DATA_FILES[f]), &size);
         if (!text) continue;
         size_t len = size < ROUNDTRIP_PREFIX ? size : ROUNDTRIP_PREFIX;
         while (len < size && len > 0 && ((uint8_t)text[len] & 0xC0) == 0x80) len--;
@@ -214,7 +198,7 @@ static int64_t check_same_ids_known_lines(const presso_tokenizer *a, const press
     int64_t lines = 0, bad = 0;
     for (size_t f = 0; f < N_DATA; f++) {
         size_t size;
-        char *text = read_all(data_path(DATA_FILES[f]), &size);
+        char *text = presso_test_read_file(data_path(DATA_FILES[f]), &size);
         if (!text) continue;
         size_t len = size < ROUNDTRIP_PREFIX ? size : ROUNDTRIP_PREFIX;
         for (size_t s = 0; s < len;) {
@@ -280,7 +264,7 @@ static void test_hostile_llama2c(void) {
                 "vocab size 0");
     /* the real file, cut short */
     size_t size;
-    char *tok = read_all(shared_path("models/stories260K/tok512.bin"), &size);
+    char *tok = presso_test_read_file(shared_path("models/stories260K/tok512.bin"), &size);
     if (tok) {
         for (size_t cut = 0; cut < size; cut += size / 7 + 1) {
             presso_status st = presso_tokenizer_load_llama2c_buffer((const uint8_t *)tok, cut, "cut.bin", 512, &t);
