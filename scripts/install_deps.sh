@@ -18,3 +18,15 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# Optional: Debian's chromium renders the HTML report headless in
+# tests/test_report_chromium.sh (which skips, exit 77, only when it cannot be
+# installed). A failure here is a warning, not a failed setup.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "presso: installing chromium with apt-get (for the report render test)" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; then
+    echo "presso: warning: chromium could not be installed; the report render test will be skipped" >&2
+  fi
+fi
