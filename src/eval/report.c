@@ -258,7 +258,7 @@ static presso_status plot(sbuf *b, const plot_spec *s, const plot_point *pts, in
         sb_printf(b, ": %s %.4g, %s %.4g</title>", s->xlabel, x[i], s->ylabel, y[i]);
         sb_puts(b, rec_baseline(pts[i].rec) ? "</path>" : "</circle>");
         if (front[i] || rec_baseline(pts[i].rec)) {
-            sb_printf(b, "<text class=\"ptlabel\" x=\"%.1f\" y=\"%.1f\">", X + 10, Y - 8);
+            sb_printf(b, "<text class=\"plabel\" x=\"%.1f\" y=\"%.1f\">", X + 10, Y - 8);
             sb_esc(b, rec_baseline(pts[i].rec) ? "baseline" : rec_label(pts[i].rec));
             sb_puts(b, "</text>");
         }
@@ -323,7 +323,7 @@ static const char style[] =
     "svg .label{font-size:13px}svg .grid{stroke:#e6e6e6}svg .tick{stroke:#333}"
     "svg .frame{fill:none;stroke:#333}svg .front{stroke:#111;stroke-width:2;fill:none}"
     "svg .front-mark{fill:none;stroke:#111;stroke-width:1.6}svg .pt{stroke:#fff;stroke-width:1}"
-    "svg .baseline-ref{stroke:#111;stroke-dasharray:5 4;stroke-width:1}svg .ptlabel{font-size:11px;fill:#333}"
+    "svg .baseline-ref{stroke:#111;stroke-dasharray:5 4;stroke-width:1}svg .plabel{font-size:11px;fill:#333}"
     "table{border-collapse:collapse;margin-top:8px}th,td{padding:4px 9px;border-bottom:1px solid #ddd}"
     "th{background:#f3f3f3;cursor:pointer;user-select:none;text-align:left;white-space:nowrap}"
     "th[aria-sort=ascending]::after{content:' \\25B2'}th[aria-sort=descending]::after{content:' \\25BC'}"
