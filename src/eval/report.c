@@ -153,7 +153,7 @@ static axis nice_axis(double lo, double hi) {
     return a;
 }
 
-enum { W = 720, H = 470, X0 = 78, X1 = 540, Y0 = 44, Y1 = 400 };
+enum { W = 700, H = 470, X0 = 78, X1 = 520, Y0 = 44, Y1 = 400 };
 
 static double px(const axis *a, double v) { return X0 + (v - a->lo) / (a->hi - a->lo) * (X1 - X0); }
 static double py(const axis *a, double v) { return Y1 - (v - a->lo) / (a->hi - a->lo) * (Y1 - Y0); }
@@ -328,7 +328,7 @@ static const char style[] =
     "th{background:#f3f3f3;cursor:pointer;user-select:none;text-align:left;white-space:nowrap}"
     "th[aria-sort=ascending]::after{content:' \\25B2'}th[aria-sort=descending]::after{content:' \\25BC'}"
     "td.num{text-align:right;font-variant-numeric:tabular-nums}tr.failed td{color:#a00}"
-    "tr.front td:first-child{font-weight:600}";
+    "td:first-child{white-space:nowrap}tr.front td:first-child{font-weight:600}";
 
 /* Click a header: sort by that column (numbers by value, text by locale),
  * again to reverse; blanks always last. */
@@ -341,7 +341,10 @@ static const char script[] =
     "var rows=Array.prototype.slice.call(tb.rows);rows.sort(function(a,b){"
     "var x=a.cells[col].dataset.v,y=b.cells[col].dataset.v;if(x===''||y==='')return (x==='')-(y==='');"
     "var d=num?(+x)-(+y):x.localeCompare(y);return asc?d:-d});"
-    "rows.forEach(function(r){tb.appendChild(r)})})})});";
+    "rows.forEach(function(r){tb.appendChild(r)})})})});"
+    /* #sort=N[,desc] in the address sorts by column N on load (links to a sorted view). */
+    "(function(){var m=/sort=(\\d+)(,desc)?/.exec(location.hash),th=m&&document.querySelectorAll('table.sortable th')[+m[1]];"
+    "if(th){th.click();if(m[2])th.click()}})();";
 
 presso_status presso_report_html(const presso_results *r, const presso_report_params *p, char **html) {
     *html = NULL;
