@@ -110,6 +110,7 @@ expect_error "missing results" "nope.jsonl: cannot open" "$PRESSO" report "$tmp/
 : >"$tmp/empty.jsonl"
 expect_error "empty results" "no results" "$PRESSO" report "$tmp/empty.jsonl" -o "$tmp/bad.html"
 expect_error "report without -o" "usage: presso report" "$PRESSO" report "$res"
+expect_error "report over its input" "refusing to overwrite" "$PRESSO" report "$res" -o "$res"
 # A corrupt line in the middle of the results stops the sweep (it is not a torn tail) and changes nothing.
 cp "$tmp/bad.jsonl" "$tmp/bad_res.jsonl"
 no_output_file=""

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "eval/report.h"
@@ -26,6 +27,9 @@ int cmd_report(int argc, char **argv) {
         else return cli_usage_error("report: unexpected argument '%s'", a);
     }
     if (!in || !out) return cli_usage_error("usage: presso report RESULTS.jsonl -o report.html [--title T]");
+    struct stat si, so;
+    if (stat(in, &si) == 0 && stat(out, &so) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+        return cli_usage_error("report: the output %s is the results file; refusing to overwrite it", out);
     presso_results *r;
     if (presso_results_load(in, false, false, &r) != PRESSO_OK) return cli_fail();
     if (r->n_records == 0) {
