@@ -29,7 +29,7 @@ presso_status presso_pareto_front(const double *x, const double *y, int64_t n, p
         if (!isfinite(x[i]) || !isfinite(y[i])) continue;
         p[m++] = (point){gx == PRESSO_MAXIMIZE ? -x[i] : x[i], gy == PRESSO_MAXIMIZE ? -y[i] : y[i], i};
     }
-    qsort(p, (size_t)m, sizeof *p, by_x_then_y);
+    if (m > 1) qsort(p, (size_t)m, sizeof *p, by_x_then_y);
     /* Sweep by increasing x: a point is on the front when its y is below every
      * y seen at smaller x, or ties the best y at its own (equal) x and point. */
     int64_t k = 0;
