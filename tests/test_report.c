@@ -217,9 +217,12 @@ static void test_config(const char *tmpdir) {
         presso_sweep_config_free(c);
         c = NULL;
         write_text(path, "{\"model\": \"models/m\", \"threads\": 1, \"eval\": [{\"name\": \"ts\", \"file\": \"valid.txt\", "
-                         "\"ctx\": 256}], \"grid\": []}");
+                         "\"ctx\": 256}], \"baseline\": \"f32\", \"grid\": []}");
         CHECK_OK(presso_sweep_config_load(path, &c));
         CHECK(c && strcmp(c->setup, setup) != 0 && c->n_cells == 1 && c->bench.enabled && c->bench.reps == 3);
+        /* A baseline converted to a GGUF type is its own cell. */
+        CHECK(c && strcmp(c->cells[0].key, "baseline convert=f32") == 0 && strcmp(c->baseline_type, "f32") == 0 &&
+              strcmp(c->cells[0].label, "baseline (f32 GGUF)") == 0);
         presso_sweep_config_free(c);
         c = NULL;
     }
@@ -241,6 +244,8 @@ static void test_config(const char *tmpdir) {
          "\"label\": \"x\"}]}",
          "\"label\" must be a string and names one cell"},
         {"{\"model\": \"m\", \"eval\": [], \"grid\": []}", "\"eval\" must be a non-empty array"},
+        {"{\"model\": \"m\", \"eval\": [{\"name\": \"a\", \"file\": \"f\"}], \"baseline\": 1, \"grid\": []}",
+         "\"baseline\" must be true, false or a GGUF type"},
         {"{\"model\": \"m\", \"eval\": [{\"name\": \"a\", \"file\": \"f\", \"ctx\": 1}], \"grid\": []}",
          "eval[0]: \"ctx\" must be an integer in 2.."},
         {"{\"eval\": [{\"name\": \"a\", \"file\": \"f\"}], \"grid\": []}", "missing \"model\""},

@@ -201,6 +201,25 @@ static bool run_cell(cell_run *run, cJSON *rec) {
     char *pruned = run->pruned, *quantized = run->quantized;
     const char *model = c->model;
     double compress_seconds = 0;
+    if (cell->baseline && c->baseline_type[0]) {
+        /* The baseline as a GGUF of the same file path as the compressed
+         * cells: tokenized from the GGUF vocabulary and run as they are. */
+        arg_list a = {.n = 0};
+        arg(&a, "convert");
+        arg(&a, model);
+        arg(&a, quantized);
+        arg(&a, "--type");
+        arg(&a, c->baseline_type);
+        if (c->tokenizer[0]) {
+            arg(&a, "-z");
+            arg(&a, c->tokenizer);
+        }
+        arg(&a, "--json");
+        cJSON *j = run_step(run, "convert", &a);
+        if (!j && !run->dry) return false;
+        if (j) cJSON_AddItemToObject(rec, "convert_output", j);
+        model = quantized;
+    }
     if (prune[0]) {
         arg_list a = {.n = 0};
         arg(&a, "prune");
@@ -492,6 +511,7 @@ int cmd_sweep(int argc, char **argv) {
                 snprintf(sp, sizeof sp, "%g%%", cJSON_GetObjectItemCaseSensitive(cell->params, "sparsity")->valuedouble * 100);
             cJSON_AddItemToObject(rec, "params", cJSON_Duplicate(cell->params, 1));
         }
+        if (cell->baseline && c->baseline_type[0]) snprintf(t, sizeof t, "%s", c->baseline_type);
         cJSON_AddStringToObject(rec, "method", m);
         if (t[0]) cJSON_AddStringToObject(rec, "type", t);
         if (sp[0]) cJSON_AddStringToObject(rec, "sparsity", sp);

@@ -450,8 +450,11 @@ presso_status presso_report_html(const presso_results *r, const presso_report_pa
     }
     sb_puts(&b, "<th data-type=\"num\">pp tok/s</th><th data-type=\"num\">tg tok/s</th><th data-type=\"num\">peak RSS "
                 "MiB</th><th data-type=\"num\">time s</th><th>front</th><th>status</th></tr></thead>\n<tbody>\n");
-    for (int64_t i = 0; i < r->n_records; i++) {
+    /* Baselines first, then the cells in the order they were measured. */
+    for (int64_t k = 0; k < 2 * r->n_records; k++) {
+        const int64_t i = k % r->n_records;
         const cJSON *rec = r->records[i];
+        if (rec_baseline(rec) != (k < r->n_records)) continue;
         bool front = false;
         for (int64_t k = 0; k < n_main; k++) front |= main_recs[k] == rec && main_front[k];
         sb_printf(&b, "<tr class=\"%s%s\">", rec_ok(rec) ? "ok" : "failed", front ? " front" : "");

@@ -242,8 +242,12 @@ static presso_status load(presso_sweep_config *c) {
     PRESSO_TRY(get_int(c, "", root, "threads", 1, 512, 2, &v));
     c->threads = (int)v;
     const cJSON *keep = item(root, "keep"), *baseline = item(root, "baseline");
-    if ((keep && !cJSON_IsBool(keep)) || (baseline && !cJSON_IsBool(baseline)))
-        return presso_fail(PRESSO_ERR_FORMAT, "%s: \"keep\" and \"baseline\" must be true or false", c->path);
+    if (keep && !cJSON_IsBool(keep)) return presso_fail(PRESSO_ERR_FORMAT, "%s: \"keep\" must be true or false", c->path);
+    if (baseline && !cJSON_IsBool(baseline) &&
+        !(cJSON_IsString(baseline) && baseline->valuestring[0] && strlen(baseline->valuestring) < sizeof c->baseline_type))
+        return presso_fail(PRESSO_ERR_FORMAT, "%s: \"baseline\" must be true, false or a GGUF type to convert the model to "
+                           "(e.g. \"f32\")", c->path);
+    if (cJSON_IsString(baseline)) snprintf(c->baseline_type, sizeof c->baseline_type, "%s", baseline->valuestring);
     c->keep = cJSON_IsTrue(keep);
 
     const cJSON *calib = item(root, "calib");
@@ -325,10 +329,15 @@ static presso_status load(presso_sweep_config *c) {
 
     cJSON *store = c->cell_params = cJSON_CreateArray();
     if (!store) return presso_fail(PRESSO_ERR_NOMEM, "%s: out of memory", c->path);
-    if (!baseline || cJSON_IsTrue(baseline)) {
-        presso_sweep_cell b = {.baseline = true, .keep = true, .params = NULL};
-        snprintf(b.key, sizeof b.key, "baseline");
-        snprintf(b.label, sizeof b.label, "baseline");
+    if (!baseline || !cJSON_IsFalse(baseline)) {
+        presso_sweep_cell b = {.baseline = true, .keep = c->keep, .params = NULL};
+        if (c->baseline_type[0]) {
+            snprintf(b.key, sizeof b.key, "baseline convert=%s", c->baseline_type);
+            snprintf(b.label, sizeof b.label, "baseline (%s GGUF)", c->baseline_type);
+        } else {
+            snprintf(b.key, sizeof b.key, "baseline");
+            snprintf(b.label, sizeof b.label, "baseline");
+        }
         c->cells = malloc(sizeof *c->cells);
         if (!c->cells) return presso_fail(PRESSO_ERR_NOMEM, "%s: out of memory", c->path);
         c->cells[c->n_cells++] = b;

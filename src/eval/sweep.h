@@ -49,6 +49,8 @@ typedef struct {
     } bench;
     int32_t task_limit; /* eval --limit; 0: whole task files */
     bool keep;
+    char baseline_type[16]; /* "baseline": "f32" etc.: the baseline is the model converted to this GGUF type
+                               (tokenized and run exactly as the compressed GGUFs are); "" = the model as is */
     char setup[17]; /* hex FNV-1a of everything but the grid: results under another setup are stale */
     presso_sweep_cell *cells;
     int n_cells;
