@@ -14,24 +14,50 @@ int64_t presso_matmul_scratch_floats(int64_t in, int64_t max_rows, int n_threads
     return panels > quantized ? panels : quantized;
 }
 
-/* Decode with integer dots (llama.cpp's scheme): each activation row is
- * quantized once to the weight type's vec_dot_type (Q8_0, Q8_1 or Q8_K) into
- * scratch, then every weight row is an int8 dot per block. Approximate by
- * design: the activations carry 8-bit levels per block of 32 (256 for K). */
+/* Rows of the tiled integer dots (vec_dot_q, or its tier's gemm_q) over all
+ * activation rows c0.. c0+cols, ragged or not: columns in groups of four so
+ * that a group's activation blocks stay in L1 while the rows pass. */
+static void gemm_q_by_dots(presso_vec_dot_q_fn dot, const uint8_t *w, size_t ws, const uint8_t *xq, size_t xs,
+                           int64_t n, float *y, int64_t ldy, int64_t rows, int64_t cols) {
+    for (int64_t c0 = 0; c0 < cols; c0 += 4)
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = c0; c < cols && c < c0 + 4; c++)
+                y[c * ldy + r] = dot(w + (size_t)r * ws, xq + (size_t)c * xs, n);
+}
+
+/* Integer dots (llama.cpp's scheme) for decode and prefill alike: each
+ * activation row is quantized once to the weight type's vec_dot_type (Q8_0,
+ * Q8_1 or Q8_K) into scratch, then blocks of PRESSO_MATMUL_QROW_BLOCK weight
+ * rows go to the threads, each block a tiled GEMM against all n quantized rows
+ * (gemm_q; the dots one by one where a type has none). Every output is the
+ * tier's vec_dot_q of its row and activation row, bit for bit, so results do
+ * not depend on n, the tiling or the thread count. Approximate by design: the
+ * activations carry 8-bit levels per block of 32 (256 for K). */
 static void matmul_rows_quantized(const presso_kernels *k, const presso_tensor *w, const float *x, int64_t n,
                                   float *y, void *scratch, int n_threads) {
     const int64_t in = w->ne[0], out = w->ne[1];
     const presso_type act = presso_vec_dot_type(w->type);
     const size_t row_bytes = (size_t)presso_row_bytes(w->type, in), act_bytes = (size_t)presso_row_bytes(act, in);
+    const presso_quantize_act_fn quantize = k->quantize_act[act];
+    const presso_gemm_q_fn gemm = k->gemm_q ? k->gemm_q[w->type] : NULL;
     const presso_vec_dot_q_fn dot = k->vec_dot_q[w->type];
     uint8_t *xq = scratch;
-    for (int64_t t = 0; t < n; t++) k->quantize_act[act](x + t * in, xq + (size_t)t * act_bytes, in);
     const uint8_t *base = w->data;
     const bool parallel = n * in * out >= PRESSO_MATMUL_PARALLEL_MIN_WORK;
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
-    for (int64_t r = 0; r < out; r++) {
-        const uint8_t *row = base + (size_t)r * row_bytes;
-        for (int64_t t = 0; t < n; t++) y[t * out + r] = dot(row, xq + (size_t)t * act_bytes, in);
+    const int64_t n_blocks = (out + PRESSO_MATMUL_QROW_BLOCK - 1) / PRESSO_MATMUL_QROW_BLOCK;
+#pragma omp parallel num_threads(n_threads) if (parallel)
+    {
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < n; t++) quantize(x + t * in, xq + (size_t)t * act_bytes, in);
+        /* dynamic: on a shared machine a slowed thread takes fewer blocks. */
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t blk = 0; blk < n_blocks; blk++) {
+            const int64_t r0 = blk * PRESSO_MATMUL_QROW_BLOCK;
+            const int64_t rows = out - r0 < PRESSO_MATMUL_QROW_BLOCK ? out - r0 : PRESSO_MATMUL_QROW_BLOCK;
+            const uint8_t *wr = base + (size_t)r0 * row_bytes;
+            if (gemm) gemm(wr, row_bytes, xq, act_bytes, in, y + r0, out, rows, n);
+            else gemm_q_by_dots(dot, wr, row_bytes, xq, act_bytes, in, y + r0, out, rows, n);
+        }
     }
 }
 

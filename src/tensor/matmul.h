@@ -26,6 +26,10 @@ int64_t presso_matmul_scratch_floats(int64_t in, int64_t max_rows, int n_threads
  * decode path use float activations. */
 void presso_matmul(const presso_tensor *w, const float *x, int64_t n, float *y, float *scratch, int n_threads);
 
+/* Weight rows per work item of the integer-dot path (a multiple of every
+ * gemm_q tile's row count). */
+#define PRESSO_MATMUL_QROW_BLOCK 16
+
 /* Multiply-adds below which a matmul runs on one thread. */
 #define PRESSO_MATMUL_PARALLEL_MIN_WORK (1 << 16)
 
