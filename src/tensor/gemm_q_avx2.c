@@ -39,23 +39,23 @@ TILE void tile_q4_0(const void *w, size_t ws, const void *a, size_t as, int64_t 
         for (int c = 0; c < NR; c++) acc[r][c] = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < nb; ib++) {
         __m256i q[4];
-        float dx[4];
+        __m256 dx[4];
 #pragma GCC unroll 4
         for (int r = 0; r < MR; r++) {
             const presso_block_q4_0 *b = WBLK(presso_block_q4_0, w, ws, r, ib);
             q[r] = bytes_from_nibbles_32(b->qs);
-            dx[r] = f16(b->d);
+            dx[r] = _mm256_set1_ps(f16(b->d));
         }
 #pragma GCC unroll 4
         for (int c = 0; c < NR; c++) {
             const presso_block_q8_0 *b = ABLK(presso_block_q8_0, a, as, c, ib);
             const __m256i yv = load32(b->qs);
             const __m256i off = _mm256_maddubs_epi16(eights, yv);
-            const float dy = f16(b->d);
+            const __m256 dy = _mm256_set1_ps(f16(b->d));
 #pragma GCC unroll 4
             for (int r = 0; r < MR; r++) {
                 const __m256i p = _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(q[r], yv), off), ones);
-                acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dx[r] * dy), _mm256_cvtepi32_ps(p), acc[r][c]);
+                acc[r][c] = _mm256_fmadd_ps(_mm256_mul_ps(dx[r], dy), _mm256_cvtepi32_ps(p), acc[r][c]);
             }
         }
     }
@@ -75,23 +75,23 @@ TILE void tile_q8_0(const void *w, size_t ws, const void *a, size_t as, int64_t 
         for (int c = 0; c < NR; c++) acc[r][c] = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < nb; ib++) {
         __m256i q[4], aq[4];
-        float dx[4];
+        __m256 dx[4];
 #pragma GCC unroll 4
         for (int r = 0; r < MR; r++) {
             const presso_block_q8_0 *b = WBLK(presso_block_q8_0, w, ws, r, ib);
             q[r] = load32(b->qs);
             aq[r] = _mm256_sign_epi8(q[r], q[r]);
-            dx[r] = f16(b->d);
+            dx[r] = _mm256_set1_ps(f16(b->d));
         }
 #pragma GCC unroll 4
         for (int c = 0; c < NR; c++) {
             const presso_block_q8_0 *b = ABLK(presso_block_q8_0, a, as, c, ib);
             const __m256i yv = load32(b->qs);
-            const float dy = f16(b->d);
+            const __m256 dy = _mm256_set1_ps(f16(b->d));
 #pragma GCC unroll 4
             for (int r = 0; r < MR; r++) {
                 const __m256i p = mul_sum_us8(aq[r], _mm256_sign_epi8(yv, q[r]));
-                acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dx[r] * dy), _mm256_cvtepi32_ps(p), acc[r][c]);
+                acc[r][c] = _mm256_fmadd_ps(_mm256_mul_ps(dx[r], dy), _mm256_cvtepi32_ps(p), acc[r][c]);
             }
         }
     }
@@ -239,10 +239,13 @@ TILE void tile_q6_K(const void *w, size_t ws, const void *a, size_t as, int64_t 
         for (int c = 0; c < NR; c++) y[c * ldy + r] = hsum_float_8(acc[r][c]);
 }
 
-/* rows x cols outputs: full MR x NR tiles, then the ragged edges with 1-row
- * and 1-column tiles (the same arithmetic, so still bit for bit). Columns
- * outermost: NR activation rows stay in L1 while the rows stream past. */
-#define DEFINE_GEMM(suffix, QK, MR, NR)                                                                      \
+/* rows x cols outputs: full MR x NR tiles, then the ragged rows with 1-row
+ * tiles (the same arithmetic, so still bit for bit). Columns outermost: NR
+ * activation rows stay in L1 while the rows stream past. Leftover single
+ * columns (all of decode) take the row-by-row dot itself: with one activation
+ * row there is nothing to share, and measured the plain dot streams the
+ * weights faster than 1-column tiles (9 against 6 GB/s for Q4_0, 1 thread). */
+#define DEFINE_GEMM(suffix, type_id, QK, MR, NR)                                                             \
     static void gemm_##suffix##_avx2(const void *w, size_t ws, const void *a, size_t as, int64_t n, float *y, \
                                      int64_t ldy, int64_t rows, int64_t cols) {                              \
         const int64_t nb = n / (QK);                                                                         \
@@ -255,20 +258,22 @@ TILE void tile_q6_K(const void *w, size_t ws, const void *a, size_t as, int64_t 
             for (; r < rows; r++)                                                                            \
                 tile_##suffix((const uint8_t *)w + (size_t)r * ws, ws, ac, as, nb, y + c * ldy + r, ldy, 1, NR); \
         }                                                                                                    \
-        for (; c < cols; c++) {                                                                              \
-            const uint8_t *ac = (const uint8_t *)a + (size_t)c * as;                                         \
-            int64_t r = 0;                                                                                   \
-            for (; r + (MR) <= rows; r += (MR))                                                              \
-                tile_##suffix((const uint8_t *)w + (size_t)r * ws, ws, ac, as, nb, y + c * ldy + r, ldy, MR, 1); \
-            for (; r < rows; r++)                                                                            \
-                tile_##suffix((const uint8_t *)w + (size_t)r * ws, ws, ac, as, nb, y + c * ldy + r, ldy, 1, 1); \
-        }                                                                                                    \
+        const presso_vec_dot_q_fn dot = presso_vec_dot_q_avx2_table[type_id];                                \
+        for (int64_t r = 0; r < rows && c < cols; r++)                                                       \
+            for (int64_t cc = c; cc < cols; cc++)                                                            \
+                y[cc * ldy + r] = dot((const uint8_t *)w + (size_t)r * ws, (const uint8_t *)a + (size_t)cc * as, n); \
     }
 
-DEFINE_GEMM(q4_0, 32, 4, 2)
-DEFINE_GEMM(q8_0, 32, 2, 4)
-DEFINE_GEMM(q4_K, QK_K, 2, 4)
-DEFINE_GEMM(q6_K, QK_K, 2, 4)
+#ifndef Q40_MR
+#define Q40_MR 4
+#define Q40_NR 2
+#define Q80_MR 2
+#define Q80_NR 4
+#endif
+DEFINE_GEMM(q4_0, PRESSO_TYPE_Q4_0, 32, Q40_MR, Q40_NR)
+DEFINE_GEMM(q8_0, PRESSO_TYPE_Q8_0, 32, Q80_MR, Q80_NR)
+DEFINE_GEMM(q4_K, PRESSO_TYPE_Q4_K, QK_K, 2, 4)
+DEFINE_GEMM(q6_K, PRESSO_TYPE_Q6_K, QK_K, 2, 4)
 
 const presso_gemm_q_fn presso_gemm_q_avx2_table[PRESSO_TYPE_COUNT] = {
     [PRESSO_TYPE_Q4_0] = gemm_q4_0_avx2,

@@ -30,6 +30,13 @@ void presso_matmul(const presso_tensor *w, const float *x, int64_t n, float *y, 
  * gemm_q tile's row count). */
 #define PRESSO_MATMUL_QROW_BLOCK 16
 
+/* presso_matmul for `count` weights of the same input width over the same
+ * activations, y[g] = X W[g]ᵀ (q/k/v, or gate/up): the integer route
+ * quantizes X once, and decode runs one parallel region for all of them.
+ * Each y[g] equals presso_matmul(w[g], ...) bit for bit. */
+void presso_matmul_group(int count, const presso_tensor *const w[], float *const y[], const float *x, int64_t n,
+                         float *scratch, int n_threads);
+
 /* Multiply-adds below which a matmul runs on one thread. */
 #define PRESSO_MATMUL_PARALLEL_MIN_WORK (1 << 16)
 
