@@ -169,9 +169,11 @@ static void layer_forward(presso_llama_state *s, int32_t l, int32_t n, presso_ca
     const float *attn_norm = s->norms + (int64_t)(2 * l) * dim, *ffn_norm = s->norms + (int64_t)(2 * l + 1) * dim;
     for (int32_t t = 0; t < n; t++) rmsnorm(s->xb + t * dim, s->x + t * dim, attn_norm, dim, c->norm_eps);
     if (capture) capture(user, l, PRESSO_CAPTURE_ATTN_IN, s->xb, n, dim);
-    presso_matmul(&L->wq, s->xb, n, s->q, s->matmul_scratch, nt);
-    presso_matmul(&L->wk, s->xb, n, s->k, s->matmul_scratch, nt);
-    presso_matmul(&L->wv, s->xb, n, s->v, s->matmul_scratch, nt);
+    {   /* q, k and v share their input: one quantization, one parallel region */
+        const presso_tensor *w[3] = {&L->wq, &L->wk, &L->wv};
+        float *y[3] = {s->q, s->k, s->v};
+        presso_matmul_group(3, w, y, s->xb, n, s->matmul_scratch, nt);
+    }
     float *kc = s->key_cache + (int64_t)l * s->n_ctx * kv_dim;
     float *vc = s->value_cache + (int64_t)l * s->n_ctx * kv_dim;
     for (int32_t t = 0; t < n; t++) {
@@ -190,8 +192,11 @@ static void layer_forward(presso_llama_state *s, int32_t l, int32_t n, presso_ca
     /* SwiGLU feed-forward (Shazeer 2020): down(silu(gate x) * up x). */
     for (int32_t t = 0; t < n; t++) rmsnorm(s->xb + t * dim, s->x + t * dim, ffn_norm, dim, c->norm_eps);
     if (capture) capture(user, l, PRESSO_CAPTURE_FFN_IN, s->xb, n, dim);
-    presso_matmul(&L->w_gate, s->xb, n, s->gate, s->matmul_scratch, nt);
-    presso_matmul(&L->w_up, s->xb, n, s->up, s->matmul_scratch, nt);
+    {
+        const presso_tensor *w[2] = {&L->w_gate, &L->w_up};
+        float *y[2] = {s->gate, s->up};
+        presso_matmul_group(2, w, y, s->xb, n, s->matmul_scratch, nt);
+    }
     for (int64_t i = 0; i < n * hidden; i++) {
         const float g = s->gate[i];
         s->gate[i] = g / (1.0f + expf(-g)) * s->up[i];

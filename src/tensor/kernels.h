@@ -4,6 +4,7 @@
 #ifndef PRESSO_TENSOR_KERNELS_H
 #define PRESSO_TENSOR_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "presso.h"
@@ -16,6 +17,11 @@ typedef float (*presso_vec_dot_fn)(const void *row, const float *x, int64_t n);
  * presso_vec_dot_type), n elements: integer products per block, as llama.cpp's
  * ggml_vec_dot_<type>_<vec_dot_type>. */
 typedef float (*presso_vec_dot_q_fn)(const void *row, const void *xq, int64_t n);
+/* rows x cols integer dots at once (a tiled GEMM, for prefill): for r < rows,
+ * c < cols, y[c * ldy + r] = vec_dot_q(w + r * w_stride, xq + c * x_stride, n),
+ * bit for bit equal to the same tier's vec_dot_q. */
+typedef void (*presso_gemm_q_fn)(const void *w, size_t w_stride, const void *xq, size_t x_stride, int64_t n,
+                                 float *y, int64_t ldy, int64_t rows, int64_t cols);
 /* n floats (a multiple of the block size) into blocks of an activation type. */
 typedef void (*presso_quantize_act_fn)(const float *x, void *dst, int64_t n);
 
@@ -28,6 +34,8 @@ typedef struct {
      * reference the quantized-activation dots are measured against. */
     const presso_vec_dot_q_fn *vec_dot_q;
     const presso_quantize_act_fn *quantize_act; /* for Q8_0, Q8_1, Q8_K; bit-exact across tiers */
+    /* [PRESSO_TYPE_COUNT] or NULL; NULL entry: matmul tiles vec_dot_q itself. */
+    const presso_gemm_q_fn *gemm_q;
     float (*dot_f32)(const float *a, const float *b, int64_t n);
     void (*axpy_f32)(float a, const float *x, float *y, int64_t n); /* y += a x */
 } presso_kernels;
@@ -43,6 +51,7 @@ extern const presso_vec_dot_q_fn presso_vec_dot_q_ref_table[PRESSO_TYPE_COUNT];
 extern const presso_quantize_act_fn presso_quantize_act_ref_table[PRESSO_TYPE_COUNT];
 extern const presso_vec_dot_q_fn presso_vec_dot_q_avx2_table[PRESSO_TYPE_COUNT];
 extern const presso_quantize_act_fn presso_quantize_act_avx2_table[PRESSO_TYPE_COUNT];
+extern const presso_gemm_q_fn presso_gemm_q_avx2_table[PRESSO_TYPE_COUNT]; /* gemm_q_avx2.c */
 
 const presso_kernels *presso_kernels_ref(void);
 /* NULL when this CPU lacks AVX2+FMA+F16C. */

@@ -132,6 +132,7 @@ static const presso_kernels avx2_kernels = {
         },
     .vec_dot_q = presso_vec_dot_q_avx2_table,
     .quantize_act = presso_quantize_act_avx2_table,
+    .gemm_q = presso_gemm_q_avx2_table,
     .dot_f32 = dot_f32_avx2,
     .axpy_f32 = axpy_f32_avx2,
 };

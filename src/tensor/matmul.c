@@ -14,47 +14,102 @@ int64_t presso_matmul_scratch_floats(int64_t in, int64_t max_rows, int n_threads
     return panels > quantized ? panels : quantized;
 }
 
-/* Decode with integer dots (llama.cpp's scheme): each activation row is
- * quantized once to the weight type's vec_dot_type (Q8_0, Q8_1 or Q8_K) into
- * scratch, then every weight row is an int8 dot per block. Approximate by
- * design: the activations carry 8-bit levels per block of 32 (256 for K). */
-static void matmul_rows_quantized(const presso_kernels *k, const presso_tensor *w, const float *x, int64_t n,
-                                  float *y, void *scratch, int n_threads) {
-    const int64_t in = w->ne[0], out = w->ne[1];
-    const presso_type act = presso_vec_dot_type(w->type);
-    const size_t row_bytes = (size_t)presso_row_bytes(w->type, in), act_bytes = (size_t)presso_row_bytes(act, in);
-    const presso_vec_dot_q_fn dot = k->vec_dot_q[w->type];
+/* Rows of the tiled integer dots (vec_dot_q, or its tier's gemm_q) over all
+ * activation rows c0.. c0+cols, ragged or not: columns in groups of four so
+ * that a group's activation blocks stay in L1 while the rows pass. */
+static void gemm_q_by_dots(presso_vec_dot_q_fn dot, const uint8_t *w, size_t ws, const uint8_t *xq, size_t xs,
+                           int64_t n, float *y, int64_t ldy, int64_t rows, int64_t cols) {
+    for (int64_t c0 = 0; c0 < cols; c0 += 4)
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = c0; c < cols && c < c0 + 4; c++)
+                y[c * ldy + r] = dot(w + (size_t)r * ws, xq + (size_t)c * xs, n);
+}
+
+/* Row blocks of up to PRESSO_MATMUL_QROW_BLOCK rows over the weights of a
+ * group (one matmul, or several sharing their input: q/k/v, gate/up). */
+static int64_t row_blocks(const presso_tensor *w) {
+    return (w->ne[1] + PRESSO_MATMUL_QROW_BLOCK - 1) / PRESSO_MATMUL_QROW_BLOCK;
+}
+
+/* Integer dots (llama.cpp's scheme) for decode and prefill alike: each
+ * activation row is quantized once to the weights' vec_dot_type (Q8_0, Q8_1
+ * or Q8_K) into scratch, then blocks of PRESSO_MATMUL_QROW_BLOCK weight rows
+ * of every weight in the group go to the threads, each block a tiled GEMM
+ * against all n quantized rows (gemm_q; the dots one by one where a type has
+ * none). Every output is the tier's vec_dot_q of its row and activation row,
+ * bit for bit, so results depend on neither n, the tiling, the grouping nor
+ * the thread count. Approximate by design: the activations carry 8-bit levels
+ * per block of 32 (256 for K). One parallel region per group: on a loaded
+ * machine each region's barrier costs a scheduling round. */
+static void matmul_quantized_group(const presso_kernels *k, int count, const presso_tensor *const w[],
+                                   float *const y[], const float *x, int64_t n, void *scratch, int n_threads) {
+    const int64_t in = w[0]->ne[0];
+    const presso_type act = presso_vec_dot_type(w[0]->type);
+    const size_t act_bytes = (size_t)presso_row_bytes(act, in);
+    const presso_quantize_act_fn quantize = k->quantize_act[act];
     uint8_t *xq = scratch;
-    for (int64_t t = 0; t < n; t++) k->quantize_act[act](x + t * in, xq + (size_t)t * act_bytes, in);
-    const uint8_t *base = w->data;
-    const bool parallel = n * in * out >= PRESSO_MATMUL_PARALLEL_MIN_WORK;
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
-    for (int64_t r = 0; r < out; r++) {
-        const uint8_t *row = base + (size_t)r * row_bytes;
-        for (int64_t t = 0; t < n; t++) y[t * out + r] = dot(row, xq + (size_t)t * act_bytes, in);
+    int64_t work = 0, n_blocks = 0;
+    for (int g = 0; g < count; g++) work += n * in * w[g]->ne[1], n_blocks += row_blocks(w[g]);
+    const bool parallel = work >= PRESSO_MATMUL_PARALLEL_MIN_WORK;
+    /* Decode quantizes its few rows before the region (no barrier inside). */
+    const bool serial_quantize = n < PRESSO_MATMUL_GEMM_MIN_ROWS || !parallel;
+    if (serial_quantize)
+        for (int64_t t = 0; t < n; t++) quantize(x + t * in, xq + (size_t)t * act_bytes, in);
+#pragma omp parallel num_threads(n_threads) if (parallel)
+    {
+        if (!serial_quantize) {
+#pragma omp for schedule(static)
+            for (int64_t t = 0; t < n; t++) quantize(x + t * in, xq + (size_t)t * act_bytes, in);
+        }
+        /* dynamic: on a shared machine a slowed thread takes fewer blocks. */
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t blk = 0; blk < n_blocks; blk++) {
+            int g = 0;
+            int64_t b = blk;
+            while (b >= row_blocks(w[g])) b -= row_blocks(w[g]), g++;
+            const int64_t out = w[g]->ne[1], r0 = b * PRESSO_MATMUL_QROW_BLOCK;
+            const int64_t rows = out - r0 < PRESSO_MATMUL_QROW_BLOCK ? out - r0 : PRESSO_MATMUL_QROW_BLOCK;
+            const size_t row_bytes = (size_t)presso_row_bytes(w[g]->type, in);
+            const uint8_t *wr = (const uint8_t *)w[g]->data + (size_t)r0 * row_bytes;
+            const presso_gemm_q_fn gemm = k->gemm_q ? k->gemm_q[w[g]->type] : NULL;
+            if (gemm) gemm(wr, row_bytes, xq, act_bytes, in, y[g] + r0, out, rows, n);
+            else gemm_q_by_dots(k->vec_dot_q[w[g]->type], wr, row_bytes, xq, act_bytes, in, y[g] + r0, out, rows, n);
+        }
     }
 }
 
-static void matmul_rows(const presso_tensor *w, const float *x, int64_t n, float *y, float *scratch, int n_threads) {
-    const presso_kernels *k = presso_kernels_active();
-    const int64_t in = w->ne[0], out = w->ne[1];
-    const presso_type act = presso_vec_dot_type(w->type);
-    /* scratch holds the n quantized rows (presso_matmul_scratch_floats). */
-    if (scratch && act != PRESSO_TYPE_F32 && k->vec_dot_q[w->type] && k->quantize_act[act] &&
-        presso_row_bytes(act, in) > 0) {
-        matmul_rows_quantized(k, w, x, n, y, scratch, n_threads);
-        return;
-    }
-    const size_t row_bytes = (size_t)presso_row_bytes(w->type, in);
-    const presso_vec_dot_fn dot = k->vec_dot[w->type];
-    const uint8_t *base = w->data;
+/* Float activations (F32/F16/BF16 weights, and block types without scratch):
+ * a dot per row and activation row, the row blocks of the whole group in one
+ * parallel region. */
+static void matmul_rows_group(const presso_kernels *k, int count, const presso_tensor *const w[], float *const y[],
+                              const float *x, int64_t n, int n_threads) {
+    const int64_t in = w[0]->ne[0];
+    int64_t work = 0, n_blocks = 0;
+    for (int g = 0; g < count; g++) work += n * in * w[g]->ne[1], n_blocks += row_blocks(w[g]);
     /* Below ~64K multiply-adds a parallel region costs more than it saves. */
-    const bool parallel = n * in * out >= PRESSO_MATMUL_PARALLEL_MIN_WORK;
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
-    for (int64_t r = 0; r < out; r++) {
-        const uint8_t *row = base + (size_t)r * row_bytes;
-        for (int64_t t = 0; t < n; t++) y[t * out + r] = dot(row, x + t * in, in);
+    const bool parallel = work >= PRESSO_MATMUL_PARALLEL_MIN_WORK;
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1) if (parallel)
+    for (int64_t blk = 0; blk < n_blocks; blk++) {
+        int g = 0;
+        int64_t b = blk;
+        while (b >= row_blocks(w[g])) b -= row_blocks(w[g]), g++;
+        const int64_t out = w[g]->ne[1], r0 = b * PRESSO_MATMUL_QROW_BLOCK;
+        const int64_t r1 = out - r0 < PRESSO_MATMUL_QROW_BLOCK ? out : r0 + PRESSO_MATMUL_QROW_BLOCK;
+        const size_t row_bytes = (size_t)presso_row_bytes(w[g]->type, in);
+        const presso_vec_dot_fn dot = k->vec_dot[w[g]->type];
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *row = (const uint8_t *)w[g]->data + (size_t)r * row_bytes;
+            for (int64_t t = 0; t < n; t++) y[g][t * out + r] = dot(row, x + t * in, in);
+        }
     }
+}
+
+/* Whether W takes the integer-dot route: a block type with an integer dot
+ * in this tier, and scratch for the quantized activations. */
+static bool integer_route(const presso_kernels *k, const presso_tensor *w, const void *scratch) {
+    const presso_type act = presso_vec_dot_type(w->type);
+    return scratch && act != PRESSO_TYPE_F32 && k->vec_dot_q[w->type] && k->quantize_act[act] &&
+           presso_row_bytes(act, w->ne[0]) > 0;
 }
 
 static void matmul_gemm(const presso_tensor *w, const float *x, int64_t n, float *y, float *scratch,
@@ -81,12 +136,32 @@ static void matmul_gemm(const presso_tensor *w, const float *x, int64_t n, float
     }
 }
 
-void presso_matmul(const presso_tensor *w, const float *x, int64_t n, float *y, float *scratch, int n_threads) {
+void presso_matmul_group(int count, const presso_tensor *const w[], float *const y[], const float *x, int64_t n,
+                         float *scratch, int n_threads) {
+    const presso_kernels *k = presso_kernels_active();
     /* Block types always take the integer-dot route, prefill too: rounding the
      * activations to 8 bits is what llama.cpp computes, and on a model with
      * activation outliers (SmolLM2) the float route's perplexity is 0.3% lower
      * than llama.cpp's on the same file, the integer route's within 0.1%. */
-    const bool quantized = presso_type_traits_of(w->type)->is_quantized;
-    if (n < PRESSO_MATMUL_GEMM_MIN_ROWS || (quantized && scratch)) matmul_rows(w, x, n, y, scratch, n_threads);
-    else matmul_gemm(w, x, n, y, scratch, n_threads);
+    const bool integer = count > 0 && integer_route(k, w[0], scratch);
+    bool same_route = count > 0;
+    for (int g = 1; g < count && same_route; g++) {
+        same_route = w[g]->ne[0] == w[0]->ne[0] && integer_route(k, w[g], scratch) == integer &&
+                     (!integer || presso_vec_dot_type(w[g]->type) == presso_vec_dot_type(w[0]->type));
+    }
+    if (same_route && integer) {
+        matmul_quantized_group(k, count, w, y, x, n, scratch, n_threads);
+    } else if (same_route && n < PRESSO_MATMUL_GEMM_MIN_ROWS) {
+        matmul_rows_group(k, count, w, y, x, n, n_threads);
+    } else {
+        for (int g = 0; g < count; g++) {
+            if (integer_route(k, w[g], scratch)) matmul_quantized_group(k, 1, &w[g], &y[g], x, n, scratch, n_threads);
+            else if (n < PRESSO_MATMUL_GEMM_MIN_ROWS) matmul_rows_group(k, 1, &w[g], &y[g], x, n, n_threads);
+            else matmul_gemm(w[g], x, n, y[g], scratch, n_threads);
+        }
+    }
+}
+
+void presso_matmul(const presso_tensor *w, const float *x, int64_t n, float *y, float *scratch, int n_threads) {
+    presso_matmul_group(1, &w, &y, x, n, scratch, n_threads);
 }
