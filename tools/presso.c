@@ -15,7 +15,7 @@ static const struct {
     {"ppl", cmd_ppl, "MODEL -f TEXT [-c CTX] [--protocol llamacpp|strided] [--stride S] [--chunks N]"},
     {"bench", cmd_bench, "MODEL [-t THREADS] [-p 128] [-n 64] [-r REPS]: tokens/s and peak memory"},
     {"synth", cmd_synth, "--dim D --hidden H --layers L --heads NH --kv-heads NKV --vocab V -o OUT.gguf"},
-    {"convert", cmd_convert, "IN OUT.gguf --type f32|f16|bf16|q8_0|q4_0|...: write a GGUF llama.cpp runs"},
+    {"convert", cmd_convert, "IN OUT.gguf --type f32|f16|bf16|q8_0|q4_0|... [--sparse 2:4 [--magnitude]]: write a GGUF"},
     {"prune", cmd_prune_structured, "IN OUT.gguf --method structured [--ffn-ratio R] [--heads-ratio R] --calib TEXT: smaller dense model"},
     {"quantize", cmd_quantize, "IN OUT.gguf --method rtn|gptq --type q4_0|... [--calib TEXT]: post-training quantization"},
 };

@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include "tensor/kernels.h"
+#include "tensor/sparse.h"
 #include "tensor/types.h"
 
 int64_t presso_matmul_scratch_floats(int64_t in, int64_t max_rows, int n_threads) {
@@ -36,6 +37,10 @@ static void matmul_rows_quantized(const presso_kernels *k, const presso_tensor *
 }
 
 static void matmul_rows(const presso_tensor *w, const float *x, int64_t n, float *y, float *scratch, int n_threads) {
+    if (presso_type_is_sparse(w->type)) { /* 2:4 sparse types have their own kernels (sparse.h) */
+        presso_sparse_matmul_rows(w, x, n, y, scratch, n_threads);
+        return;
+    }
     const presso_kernels *k = presso_kernels_active();
     const int64_t in = w->ne[0], out = w->ne[1];
     const presso_type act = presso_vec_dot_type(w->type);

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Structured pruning (presso prune --method structured) at 20/30/50% of the
+# MLP channels: file size, perplexity and speed against the unpruned model.
+#
+# tinystories-656k (f32): perplexity with the llama.cpp protocol (-c 128) on
+# tinystories valid.txt (all of it) and wikitext-2 test (first WIKI_CHUNKS
+# chunks, default 300), calibrating on tinystories sample.txt (disjoint from
+# valid.txt: 7 windows of 128 tokens, seed 1234); llama.cpp's own
+# llama-perplexity on tinystories valid as a check that llama.cpp loads the
+# smaller shapes (column llamacpp_ppl; "-" when the binary is missing); and
+# presso bench pp128/tg64 tokens/s (REPS reps, THREADS threads).
+# synth-1b (f32, random weights: only size and speed mean anything):
+# calibrated on 1 sequence of 32 tokens, bench pp32/tg16 (SYNTH_REPS reps).
+#
+# usage: bench/structured_prune.sh [PRESSO_BIN]   (writes bench/results/structured_prune.{md,json})
+set -eu
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+presso="${1:-$root/build/presso}"
+shared="${PRESSO_SHARED_DIR:-$root/../shared}"
+cache="${PRESSO_CACHE:-$HOME/.cache/presso}"
+model="$shared/models/tinystories-656k"
+calib="$shared/data/tinystories/sample.txt"
+valid="$shared/data/tinystories/valid.txt"
+wiki="$shared/data/wikitext-2/wiki.test.raw"
+synth="${SYNTH:-$cache/bench/synth-1b-f32.gguf}"
+lcpp_ppl="${LLAMA_PERPLEXITY:-/tmp/lcpp/llama_cpp_python-0.3.36/vendor/llama.cpp/build/bin/llama-perplexity}"
+threads="${THREADS:-2}"
+reps="${REPS:-3}"
+synth_reps="${SYNTH_REPS:-1}"
+wiki_chunks="${WIKI_CHUNKS:-300}"
+ratios="${RATIOS:-0.2 0.3 0.5}"
+out="$root/bench/results"
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/structured.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$out"
+rows="$tmp/rows.jsonl"
+: >"$rows"
+
+ppl_json() { # MODEL TEXT CHUNKS
+  local chunks=()
+  [ "$3" != 0 ] && chunks=(--chunks "$3")
+  "$presso" ppl "$1" -f "$2" -c 128 --protocol llamacpp -t "$threads" "${chunks[@]}" --json 2>/dev/null
+}
+
+lcpp() { # MODEL -> final estimate or "-"
+  [ -x "$lcpp_ppl" ] || { echo "-"; return; }
+  "$lcpp_ppl" -m "$1" -f "$valid" -c 128 -b 128 -t "$threads" 2>&1 | sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' | tail -1
+}
+
+row() { # MODEL_NAME RATIO FILE PPL(yes/no) PP TG REPS
+  local v="{}" w="{}" l="-" b
+  if [ "$4" = yes ]; then
+    v=$(ppl_json "$3" "$valid" 0)
+    w=$(ppl_json "$3" "$wiki" "$wiki_chunks")
+    l=$(lcpp "$3")
+  fi
+  b=$("$presso" bench "$3" -t "$threads" -p "$5" -n "$6" -r "$7" --json 2>/dev/null)
+  python3 - "$1" "$2" "$3" "$v" "$w" "${l:--}" "$b" >>"$rows" <<'PY'
+import json, os, sys
+name, ratio, path, v, w, l, b = sys.argv[1:]
+v, w, b = json.loads(v), json.loads(w), json.loads(b)
+print(json.dumps({"model": name, "ffn_ratio": float(ratio), "bytes": os.path.getsize(path),
+                  "n_params": b["n_params"], "ppl_tinystories": v.get("ppl"), "ppl_wikitext2": w.get("ppl"),
+                  "wikitext2_chunks": w.get("n_chunks"), "llamacpp_ppl_tinystories": None if l == "-" else float(l),
+                  "pp_tps": b["pp_tps"], "tg_tps": b["tg_tps"], "n_prompt": b["n_prompt"], "n_gen": b["n_gen"],
+                  "reps": b["reps"], "threads": b["threads"]}))
+PY
+  tail -1 "$rows" >&2
+}
+
+"$presso" convert "$model" "$tmp/ts.gguf" --type f32 >/dev/null
+row tinystories-656k 0 "$tmp/ts.gguf" yes 128 64 "$reps"
+for r in $ratios; do
+  "$presso" prune "$model" "$tmp/ts-$r.gguf" --method structured --ffn-ratio "$r" --calib "$calib" \
+    --calib-count 128 --calib-len 128 --seed 1234 -t "$threads" >&2
+  row tinystories-656k "$r" "$tmp/ts-$r.gguf" yes 128 64 "$reps"
+  rm -f "$tmp/ts-$r.gguf"
+done
+
+if [ -f "$synth" ]; then
+  row synth-1b 0 "$synth" no 32 16 "$synth_reps"
+  for r in $ratios; do
+    "$presso" prune "$synth" "$tmp/s1b-$r.gguf" --method structured --ffn-ratio "$r" --calib "$calib" \
+      --calib-count 1 --calib-len 32 --seed 1234 -t "$threads" >&2
+    row synth-1b "$r" "$tmp/s1b-$r.gguf" no 32 16 "$synth_reps"
+    rm -f "$tmp/s1b-$r.gguf"
+  done
+else
+  echo "note: $synth missing; synth-1b rows skipped (bench/run_bench.sh makes it)" >&2
+fi
+
+python3 - "$rows" "$out/structured_prune.json" "$out/structured_prune.md" "$threads" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+json.dump({"threads": int(sys.argv[4]), "rows": rows}, open(sys.argv[2], "w"), indent=1)
+base = {r["model"]: r for r in rows if r["ffn_ratio"] == 0}
+f = lambda x, p=2: "-" if x is None else f"{x:.{p}f}"
+lines = ["| model | MLP removed | params | file MiB | ppl tinystories | ppl wikitext-2 | llama.cpp ppl tinystories "
+         "| pp tok/s | tg tok/s | tg speedup |", "|---|---|---|---|---|---|---|---|---|---|"]
+for r in rows:
+    b = base[r["model"]]
+    lines.append(f"| {r['model']} | {r['ffn_ratio']:.0%} | {r['n_params']/1e6:.3f} M | {r['bytes']/2**20:.2f} | "
+                 f"{f(r['ppl_tinystories'])} | {f(r['ppl_wikitext2'])} | {f(r['llamacpp_ppl_tinystories'])} | "
+                 f"{r['pp_tps']:.1f} | {r['tg_tps']:.2f} | {r['tg_tps']/b['tg_tps']:.2f}x |")
+open(sys.argv[3], "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
