@@ -58,7 +58,7 @@ static float dot_s24_q4_block(const presso_block_s24_q4 *w, const presso_block_q
         const int q = k < 8 ? (w->qs[k] & 0x0F) : (w->qs[k - 8] >> 4);
         s += (q - 8) * a->qs[4 * (k / 2) + presso_s24_pos(w->idx, k)];
     }
-    return (float)s * presso_f16_to_f32(w->d) * presso_f16_to_f32(a->d);
+    return (float)s * (_cvtsh_ss(w->d) * _cvtsh_ss(a->d));
 }
 
 /* Two blocks (A, B) per step fill a 256-bit register: lane 0 holds kept
@@ -70,16 +70,27 @@ static float vec_dot_s24_q4_avx2(const void *row, const void *xq, int64_t n) {
     const presso_block_s24_q4 *w = row;
     const presso_block_q8_0 *a = xq;
     const int64_t nb = n / PRESSO_QK_S24;
-    const __m128i lane_off = _mm_setr_epi8(0, 0, 4, 4, 8, 8, 12, 12, 0, 0, 4, 4, 8, 8, 12, 12);
-    const __m256i low4 = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
+    /* kept j of a lane's 8 sits in group j/2 of the lane's 4 */
+    const __m256i lane_off = _mm256_setr_epi8(0, 0, 4, 4, 8, 8, 12, 12, 0, 0, 4, 4, 8, 8, 12, 12, 0, 0, 4, 4, 8, 8,
+                                              12, 12, 0, 0, 4, 4, 8, 8, 12, 12);
+    const __m256i shifts = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6), spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+    const __m256i three = _mm256_set1_epi8(3), low4 = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
     const __m256i ones = _mm256_set1_epi16(1);
+    const __m256i pair_scale = _mm256_setr_epi32(0, 0, 1, 1, 0, 0, 1, 1);
     __m256 acc = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 1 < nb; i += 2) {
         const presso_block_s24_q4 *wa = &w[i], *wb = &w[i + 1];
-        const __m128i ca = _mm_add_epi8(kept_positions(wa->idx), lane_off);
-        const __m128i cb = _mm_add_epi8(kept_positions(wb->idx), lane_off);
-        const __m256i ctrl = _mm256_set_m128i(_mm_unpackhi_epi64(ca, cb), _mm_unpacklo_epi64(ca, cb));
+        uint32_t ma, mb;
+        memcpy(&ma, wa->idx, 4);
+        memcpy(&mb, wb->idx, 4);
+        /* bytes [A pos 0..15 | B pos 0..15], then qwords reordered to
+         * [A 0..7, B 0..7 | A 8..15, B 8..15] and made in-lane byte indices */
+        const __m256i meta =
+            _mm256_permutevar8x32_epi32(_mm256_castsi128_si256(_mm_insert_epi32(_mm_cvtsi32_si128((int)ma), (int)mb, 1)),
+                                        spread);
+        const __m256i pos = _mm256_and_si256(_mm256_srlv_epi32(meta, shifts), three);
+        const __m256i ctrl = _mm256_add_epi8(_mm256_permute4x64_epi64(pos, 0xD8), lane_off);
         const __m256i xa = _mm256_loadu_si256((const __m256i *)(const void *)a[i].qs);
         const __m256i xb = _mm256_loadu_si256((const __m256i *)(const void *)a[i + 1].qs);
         const __m256i xg = _mm256_blend_epi32(_mm256_shuffle_epi8(xa, ctrl), _mm256_shuffle_epi8(xb, ctrl), 0xCC);
@@ -91,9 +102,11 @@ static float vec_dot_s24_q4_avx2(const void *row, const void *xq, int64_t n) {
         const __m256i wq = _mm256_sub_epi8(_mm256_and_si256(nib, low4), eight);
         const __m256i prod = _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xg, wq));
         const __m256 dots = _mm256_cvtepi32_ps(_mm256_madd_epi16(prod, ones));
-        const float da = presso_f16_to_f32(wa->d) * presso_f16_to_f32(a[i].d);
-        const float db = presso_f16_to_f32(wb->d) * presso_f16_to_f32(a[i + 1].d);
-        acc = _mm256_fmadd_ps(dots, _mm256_setr_ps(da, da, db, db, da, da, db, db), acc);
+        /* the four f16 scales in one conversion: [w_a, w_b, x_a, x_b] → d_a, d_b */
+        const __m128 f = _mm_cvtph_ps(_mm_setr_epi16((short)wa->d, (short)wb->d, (short)a[i].d, (short)a[i + 1].d, 0,
+                                                     0, 0, 0));
+        const __m128 d = _mm_mul_ps(f, _mm_movehl_ps(f, f));
+        acc = _mm256_fmadd_ps(dots, _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d), pair_scale), acc);
     }
     float sum = hsum256(acc);
     for (; i < nb; i++) sum += dot_s24_q4_block(&w[i], &a[i]);
