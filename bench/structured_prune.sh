@@ -45,7 +45,14 @@ ppl_json() { # MODEL TEXT CHUNKS
 
 lcpp() { # MODEL -> final estimate or "-"
   [ -x "$lcpp_ppl" ] || { echo "-"; return; }
-  "$lcpp_ppl" -m "$1" -f "$valid" -c 128 -b 128 -t "$threads" 2>&1 | sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' | tail -1
+  local v="" try
+  # llama.cpp logs from a thread; on a loaded machine the last lines are
+  # sometimes lost at exit, so a run without its final line is repeated.
+  for try in 1 2 3; do
+    v=$("$lcpp_ppl" -m "$1" -f "$valid" -c 128 -b 128 -t "$threads" 2>&1 | sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' | tail -1)
+    [ -n "$v" ] && break
+  done
+  echo "${v:--}"
 }
 
 row() { # MODEL_NAME RATIO FILE PPL(yes/no) PP TG REPS
