@@ -36,17 +36,28 @@ static void random_24_row(presso_rng *rng, float *x, int64_t n) {
 }
 
 static void test_round_trip(presso_rng *rng) {
-    const int64_t lens[] = {32, 64, 96, 160, 352, 2080};
+    const int64_t lens[] = {32, 64, 96, 160, 192, 352, 448, 2080, 2112};
     for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
         const int64_t n = lens[li];
+        const bool q4_fits = n % PRESSO_QK_S24_Q4 == 0;
         float *x = malloc(sizeof(float) * (size_t)n), *back = malloc(sizeof(float) * (size_t)n);
         uint8_t *f16 = malloc((size_t)presso_row_bytes(PRESSO_TYPE_S24_F16, n));
-        uint8_t *q4 = malloc((size_t)presso_row_bytes(PRESSO_TYPE_S24_Q4, n));
+        uint8_t *q4 = malloc(q4_fits ? (size_t)presso_row_bytes(PRESSO_TYPE_S24_Q4, n) : 1);
         random_24_row(rng, x, n);
         CHECK_OK(presso_s24_encode_row(PRESSO_TYPE_S24_F16, x, f16, n, NULL));
         presso_type_traits_of(PRESSO_TYPE_S24_F16)->to_float(f16, back, n);
         CHECK_MSG(memcmp(x, back, sizeof(float) * (size_t)n) == 0, "s24_f16 round trip, n %lld", (long long)n);
-        /* s24_q4: zeros stay zeros, kept values within half a step of the block's scale */
+        CHECK(presso_row_bytes(PRESSO_TYPE_S24_F16, n) == n / 32 * 36);
+        if (!q4_fits) {
+            /* s24_q4 blocks are 64 columns: other widths are refused */
+            CHECK(presso_s24_encode_row(PRESSO_TYPE_S24_Q4, x, q4, n, NULL) == PRESSO_ERR_SHAPE);
+            free(x);
+            free(back);
+            free(f16);
+            free(q4);
+            continue;
+        }
+        /* s24_q4: zeros stay zeros, kept values within a step of their half's scale */
         CHECK_OK(presso_s24_encode_row(PRESSO_TYPE_S24_Q4, x, q4, n, NULL));
         presso_type_traits_of(PRESSO_TYPE_S24_Q4)->to_float(q4, back, n);
         bool zeros = true, close = true;
@@ -59,8 +70,7 @@ static void test_round_trip(presso_rng *rng) {
             }
         }
         CHECK_MSG(zeros && close, "s24_q4 round trip, n %lld", (long long)n);
-        /* bytes: 36 per 32 (f16), 14 per 32 (q4) */
-        CHECK(presso_row_bytes(PRESSO_TYPE_S24_F16, n) == n / 32 * 36 && presso_row_bytes(PRESSO_TYPE_S24_Q4, n) == n / 32 * 14);
+        CHECK(presso_row_bytes(PRESSO_TYPE_S24_Q4, n) == n / 64 * 28); /* 3.5 bits per weight */
         free(x);
         free(back);
         free(f16);
@@ -91,20 +101,23 @@ static void test_kernels(presso_rng *rng) {
     const presso_kernels *dense_avx2 = presso_kernels_avx2();
     const presso_sparse_kernels *fast = dense_avx2 ? presso_sparse_kernels_avx2_table() : NULL;
     if (!fast) fprintf(stderr, "note: no AVX2; only _ref checked\n");
-    const int64_t lens[] = {32, 64, 96, 160, 352, 2080, 5632};
+    /* s24_f16 rows are multiples of 32, s24_q4 rows of 64 */
+    const int64_t lens[] = {32, 64, 96, 128, 160, 192, 448, 2080, 2112, 5632};
     for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
         const int64_t n = lens[li];
+        const bool q4 = n % PRESSO_QK_S24_Q4 == 0;
         float *w = malloc(sizeof(float) * (size_t)n), *x = malloc(sizeof(float) * (size_t)n);
         float *wq = malloc(sizeof(float) * (size_t)n);
         uint8_t *f16 = malloc((size_t)presso_row_bytes(PRESSO_TYPE_S24_F16, n));
-        uint8_t *q4 = malloc((size_t)presso_row_bytes(PRESSO_TYPE_S24_Q4, n));
+        uint8_t *wq4 = malloc((size_t)n);
         uint8_t *xq = malloc((size_t)presso_row_bytes(PRESSO_TYPE_Q8_0, n));
         float *xd = malloc(sizeof(float) * (size_t)n);
         random_24_row(rng, w, n);
         for (int64_t i = 0; i < n; i++) x[i] = presso_rng_normal(rng);
         CHECK_OK(presso_s24_encode_row(PRESSO_TYPE_S24_F16, w, f16, n, NULL));
-        CHECK_OK(presso_s24_encode_row(PRESSO_TYPE_S24_Q4, w, q4, n, NULL));
-        presso_dequantize_s24_q4(q4, wq, n);
+        if (q4) CHECK_OK(presso_s24_encode_row(PRESSO_TYPE_S24_Q4, w, wq4, n, NULL));
+        if (q4) presso_dequantize_s24_q4(wq4, wq, n);
+        else memset(wq, 0, sizeof(float) * (size_t)n);
         presso_quantize_q8_0_ref(x, xq, n);
         presso_dequantize_q8_0(xq, xd, n);
         double exact_f = 0, exact_q = 0, scale_f = 0, scale_q = 0;
@@ -116,18 +129,20 @@ static void test_kernels(presso_rng *rng) {
         }
         /* _ref against the dense double-precision dot of the decoded weights */
         CHECK_MSG(fabs(ref->vec_dot_s24_f16(f16, x, n) - exact_f) <= 1e-5 * scale_f, "ref s24_f16 n %lld", (long long)n);
-        CHECK_MSG(fabs(ref->vec_dot_s24_q4(q4, xq, n) - exact_q) <= 1e-5 * scale_q, "ref s24_q4 n %lld", (long long)n);
+        if (q4) CHECK_MSG(fabs(ref->vec_dot_s24_q4(wq4, xq, n) - exact_q) <= 1e-5 * scale_q, "ref s24_q4 n %lld", (long long)n);
         if (fast) {
             const double df = fabs((double)fast->vec_dot_s24_f16(f16, x, n) - ref->vec_dot_s24_f16(f16, x, n));
-            const double dq = fabs((double)fast->vec_dot_s24_q4(q4, xq, n) - ref->vec_dot_s24_q4(q4, xq, n));
             CHECK_MSG(df <= 1e-5 * scale_f, "avx2 s24_f16 n %lld: %g", (long long)n, df);
-            CHECK_MSG(dq <= 1e-5 * scale_q, "avx2 s24_q4 n %lld: %g", (long long)n, dq);
+            if (q4) {
+                const double dq = fabs((double)fast->vec_dot_s24_q4(wq4, xq, n) - ref->vec_dot_s24_q4(wq4, xq, n));
+                CHECK_MSG(dq <= 1e-5 * scale_q, "avx2 s24_q4 n %lld: %g", (long long)n, dq);
+            }
         }
         free(w);
         free(x);
         free(wq);
         free(f16);
-        free(q4);
+        free(wq4);
         free(xq);
         free(xd);
     }
@@ -137,7 +152,7 @@ static void test_kernels(presso_rng *rng) {
  * (n = 1, rows path) and prefill (n = 7: sgemm for s24_f16, integer rows
  * for s24_q4). */
 static void test_matmul(presso_rng *rng) {
-    const int64_t in = 352, out = 37, nmax = 7;
+    const int64_t in = 448, out = 37, nmax = 7;
     float *w = malloc(sizeof(float) * (size_t)(in * out)), *wd = malloc(sizeof(float) * (size_t)(in * out));
     float *x = malloc(sizeof(float) * (size_t)(in * nmax));
     float *y = malloc(sizeof(float) * (size_t)(out * nmax)), *yd = malloc(sizeof(float) * (size_t)(out * nmax));

@@ -30,6 +30,7 @@ static presso_status prune_tensor(presso_model *m, presso_tensor *t, int n, int 
     const size_t rb = (size_t)presso_row_bytes(t->type, in);
     float *w = malloc(sizeof(float) * (size_t)(in * rows));
     if (!w) return presso_fail(PRESSO_ERR_NOMEM, "out of memory pruning %s", t->name);
+#pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; r++) {
         tr->to_float((const uint8_t *)t->data + (size_t)r * rb, w + r * in, in);
         for (int64_t g = 0; g < in; g += group) prune_group(w + r * in + g, n, group);

@@ -12,9 +12,10 @@ static presso_status encode_tensor(presso_model *m, presso_tensor *t, presso_typ
     const presso_type_traits *tr = presso_type_traits_of(t->type);
     if (presso_type_is_sparse(t->type))
         return presso_fail(PRESSO_ERR_INVALID_ARG, "%s: tensor %s is already %s", m->path, t->name, tr->name);
-    if (in % PRESSO_QK_S24 != 0)
-        return presso_fail(PRESSO_ERR_SHAPE, "%s: tensor %s has rows of %lld; 2:4 sparse rows are a multiple of %d",
-                           m->path, t->name, (long long)in, PRESSO_QK_S24);
+    const int64_t block = presso_type_traits_of(type)->block_size;
+    if (in % block != 0)
+        return presso_fail(PRESSO_ERR_SHAPE, "%s: tensor %s has rows of %lld; %s rows are a multiple of %lld",
+                           m->path, t->name, (long long)in, presso_type_traits_of(type)->name, (long long)block);
     const int64_t out_row = presso_row_bytes(type, in);
     const size_t in_row = (size_t)presso_row_bytes(t->type, in);
     float *row = malloc(sizeof(float) * (size_t)in);
@@ -24,19 +25,39 @@ static presso_status encode_tensor(presso_model *m, presso_tensor *t, presso_typ
         free(dst);
         return presso_fail(PRESSO_ERR_NOMEM, "out of memory encoding %s", t->name);
     }
-    for (int64_t r = 0; r < rows; r++) {
-        tr->to_float((const uint8_t *)t->data + (size_t)r * in_row, row, in);
-        int64_t col = 0;
-        if (presso_s24_encode_row(type, row, dst + r * out_row, in, &col) != PRESSO_OK) {
-            free(row);
-            free(dst);
-            return presso_fail(PRESSO_ERR_INVALID_ARG,
-                               "%s: tensor %s is not 2:4 sparse: row %lld, columns %lld..%lld hold more than 2 "
-                               "non-zeros (prune it first, e.g. presso prune --nm 2:4, or convert --magnitude)",
-                               m->path, t->name, (long long)r, (long long)col, (long long)col + 3);
+    /* rows in parallel; the first row that breaks the pattern is reported */
+    int64_t bad_row = rows, bad_col = 0;
+#pragma omp parallel
+    {
+        float *mine = malloc(sizeof(float) * (size_t)in);
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < rows; r++) {
+            int64_t col = 0;
+            if (!mine) continue;
+            tr->to_float((const uint8_t *)t->data + (size_t)r * in_row, mine, in);
+            if (presso_s24_encode_row(type, mine, dst + r * out_row, in, &col) != PRESSO_OK) {
+#pragma omp critical
+                if (r < bad_row) {
+                    bad_row = r;
+                    bad_col = col;
+                }
+            }
         }
+        if (!mine) {
+#pragma omp critical
+            bad_row = -1;
+        }
+        free(mine);
     }
     free(row);
+    if (bad_row != rows) {
+        free(dst);
+        if (bad_row < 0) return presso_fail(PRESSO_ERR_NOMEM, "out of memory encoding %s", t->name);
+        return presso_fail(PRESSO_ERR_INVALID_ARG,
+                           "%s: tensor %s is not 2:4 sparse: row %lld, columns %lld..%lld hold more than 2 "
+                           "non-zeros (prune it first, e.g. presso prune --nm 2:4, or convert --magnitude)",
+                           m->path, t->name, (long long)bad_row, (long long)bad_col, (long long)bad_col + 3);
+    }
     PRESSO_TRY(presso_model_own(m, dst));
     *dense += (int64_t)t->nbytes;
     t->type = type;

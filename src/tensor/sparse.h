@@ -5,20 +5,25 @@
  *
  * Type ids are far above ggml's (ggml uses < 64) so no GGUF reader mistakes
  * them for its own: llama.cpp refuses the file ("invalid ggml type"). Block
- * layout, per 32 logical columns of a row (8 groups of 4, 16 kept values):
+ * layout, by "halves" of 32 logical columns of a row (8 groups of 4, 16
+ * kept values each):
  *
- *   s24_f16 (id 1100), 36 bytes, 9 bits/weight:
+ *   s24_f16 (id 1100), one half per block, 36 bytes, 9 bits/weight:
  *     f16  v[16]   kept values, group-major: v[2g], v[2g+1] from group g
  *     u8   idx[4]  2-bit positions (0..3 within the group) of the kept values
- *   s24_q4 (id 1101), 14 bytes, 3.5 bits/weight (Q4_0 of the kept half):
- *     f16  d       scale: value k = (q_k - 8) · d, d = signed absmax / -8
- *     u8   idx[4]  positions, as above
- *     u8   qs[8]   q_k (4 bits): qs[j] = q_j | q_{j+8} << 4
+ *   s24_q4 (id 1101), two halves per block (64 columns), 28 bytes, 3.5
+ *   bits/weight (Q4_0 of each half's kept values):
+ *     f16  d[2]    scale of half h: value k = (q_k - 8) · d[h], d = signed absmax / -8
+ *     u8   idx[8]  positions, half h in idx[4h..4h+3] as above
+ *     u8   qs[16]  q_k (4 bits), half h in qs[8h..8h+7]: qs[8h+j] = q_j | q_{j+8} << 4
+ *   (the two halves' fields side by side, so the AVX2 kernel loads each with
+ *   one instruction and fills a 256-bit register per block)
  *
- * Position of kept value k (0..15): (idx[k % 4] >> (2 · (k / 4))) & 3. The
+ * Position of kept value k (0..15) of a half with index bytes idx:
+ * (idx[k % 4] >> (2 · (k / 4))) & 3. The
  * two positions of a group are strictly ascending; a group with fewer than
  * two non-zeros stores explicit zeros at free positions. Blocks are packed
- * back to back, rows are ne[0]/32 blocks, tensors start at the GGUF
+ * back to back, rows are ne[0]/32 (s24_f16) or ne[0]/64 (s24_q4) blocks, tensors start at the GGUF
  * alignment (32); the structs below have 2-byte alignment.
  *
  * Kernels: vec_dot (float activations, s24_f16) and vec_dot_q (activations
@@ -35,7 +40,8 @@
 #include "tensor/kernels.h"
 #include "tensor/tensor.h"
 
-#define PRESSO_QK_S24 32
+#define PRESSO_QK_S24 32    /* columns per half (an s24_f16 block) */
+#define PRESSO_QK_S24_Q4 64 /* columns per s24_q4 block */
 
 typedef struct {
     presso_f16 v[PRESSO_QK_S24 / 2];
@@ -43,13 +49,13 @@ typedef struct {
 } presso_block_s24_f16;
 
 typedef struct {
-    presso_f16 d;
-    uint8_t idx[4];
-    uint8_t qs[PRESSO_QK_S24 / 4];
+    presso_f16 d[2];
+    uint8_t idx[8];
+    uint8_t qs[16];
 } presso_block_s24_q4;
 
 _Static_assert(sizeof(presso_block_s24_f16) == 36, "s24_f16 layout");
-_Static_assert(sizeof(presso_block_s24_q4) == 14, "s24_q4 layout");
+_Static_assert(sizeof(presso_block_s24_q4) == 28, "s24_q4 layout");
 
 static inline bool presso_type_is_sparse(int type) {
     return type >= PRESSO_TYPE_SPARSE_FIRST && type < PRESSO_TYPE_SPARSE_END;
@@ -58,11 +64,12 @@ static inline bool presso_type_is_sparse(int type) {
 /* Position (0..3 in its group) of kept value k of a block's idx. */
 static inline int presso_s24_pos(const uint8_t idx[4], int k) { return (idx[k % 4] >> (2 * (k / 4))) & 3; }
 
-/* Dense floats of n (a multiple of 32) logical columns. */
+/* Dense floats of n (a multiple of the block size) logical columns. */
 void presso_dequantize_s24_f16(const void *src, float *dst, int64_t n);
 void presso_dequantize_s24_q4(const void *src, float *dst, int64_t n);
 
-/* Encodes one row of n floats (a multiple of 32) that satisfies 2:4.
+/* Encodes one row of n floats (a multiple of the type's block size: 32 for
+ * s24_f16, 64 for s24_q4) that satisfies 2:4.
  * PRESSO_ERR_INVALID_ARG when a group of 4 holds more than 2 non-zeros;
  * *bad_col (may be NULL) then receives the group's first column. */
 presso_status presso_s24_encode_row(presso_type type, const float *src, void *dst, int64_t n, int64_t *bad_col);

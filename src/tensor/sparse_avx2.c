@@ -51,66 +51,49 @@ static float vec_dot_s24_f16_avx2(const void *row, const float *x, int64_t n) {
     return hsum256(_mm256_add_ps(acc0, acc1));
 }
 
-/* One block against its Q8_0 activations, in integers (the odd last block). */
-static float dot_s24_q4_block(const presso_block_s24_q4 *w, const presso_block_q8_0 *a) {
-    int32_t s = 0;
-    for (int k = 0; k < 16; k++) {
-        const int q = k < 8 ? (w->qs[k] & 0x0F) : (w->qs[k - 8] >> 4);
-        s += (q - 8) * a->qs[4 * (k / 2) + presso_s24_pos(w->idx, k)];
-    }
-    return (float)s * (_cvtsh_ss(w->d) * _cvtsh_ss(a->d));
-}
-
-/* Two blocks (A, B) per step fill a 256-bit register: lane 0 holds kept
- * 0..7 of A then of B, lane 1 kept 8..15 of A then of B — the order the
- * nibbles come out of qs (low nibbles kept 0..7, high 8..15). vpshufb gathers
- * each block's activations within a lane (a lane is 16 activations, 4
- * groups); then ggml's |w|·sign(x, w) maddubs trick as in its q4_0 × q8_0. */
+/* One s24_q4 block (64 columns, two halves) fills a 256-bit register: lane
+ * 0 holds kept 0..7 of half 0 then of half 1, lane 1 kept 8..15 of each —
+ * the order the nibbles come out of qs (low nibbles kept 0..7, high 8..15).
+ * vpshufb gathers each half's Q8_0 activations within a lane (a lane is 16
+ * activations, 4 groups). Levels stay unsigned (0..15): Σ (q-8)·x =
+ * maddubs(q, x) - maddubs(8, x), no sign juggling. */
 static float vec_dot_s24_q4_avx2(const void *row, const void *xq, int64_t n) {
     const presso_block_s24_q4 *w = row;
     const presso_block_q8_0 *a = xq;
-    const int64_t nb = n / PRESSO_QK_S24;
+    const int64_t nb = n / PRESSO_QK_S24_Q4;
     /* kept j of a lane's 8 sits in group j/2 of the lane's 4 */
     const __m256i lane_off = _mm256_setr_epi8(0, 0, 4, 4, 8, 8, 12, 12, 0, 0, 4, 4, 8, 8, 12, 12, 0, 0, 4, 4, 8, 8,
                                               12, 12, 0, 0, 4, 4, 8, 8, 12, 12);
     const __m256i shifts = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6), spread = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
     const __m256i three = _mm256_set1_epi8(3), low4 = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
-    const __m256i ones = _mm256_set1_epi16(1);
-    const __m256i pair_scale = _mm256_setr_epi32(0, 0, 1, 1, 0, 0, 1, 1);
+    const __m256i ones = _mm256_set1_epi16(1), pair_scale = _mm256_setr_epi32(0, 0, 1, 1, 0, 0, 1, 1);
     __m256 acc = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const presso_block_s24_q4 *wa = &w[i], *wb = &w[i + 1];
-        uint32_t ma, mb;
-        memcpy(&ma, wa->idx, 4);
-        memcpy(&mb, wb->idx, 4);
-        /* bytes [A pos 0..15 | B pos 0..15], then qwords reordered to
-         * [A 0..7, B 0..7 | A 8..15, B 8..15] and made in-lane byte indices */
-        const __m256i meta =
-            _mm256_permutevar8x32_epi32(_mm256_castsi128_si256(_mm_insert_epi32(_mm_cvtsi32_si128((int)ma), (int)mb, 1)),
-                                        spread);
-        const __m256i pos = _mm256_and_si256(_mm256_srlv_epi32(meta, shifts), three);
+    for (int64_t i = 0; i < nb; i++) {
+        const presso_block_s24_q4 *b = &w[i];
+        const presso_block_q8_0 *a0 = &a[2 * i], *a1 = &a[2 * i + 1];
+        uint64_t meta;
+        memcpy(&meta, b->idx, 8);
+        /* bytes [half 0 pos 0..15 | half 1 pos 0..15], then qwords reordered
+         * to [h0 0..7, h1 0..7 | h0 8..15, h1 8..15] as in-lane byte indices */
+        const __m256i m = _mm256_permutevar8x32_epi32(_mm256_castsi128_si256(_mm_cvtsi64_si128((long long)meta)), spread);
+        const __m256i pos = _mm256_and_si256(_mm256_srlv_epi32(m, shifts), three);
         const __m256i ctrl = _mm256_add_epi8(_mm256_permute4x64_epi64(pos, 0xD8), lane_off);
-        const __m256i xa = _mm256_loadu_si256((const __m256i *)(const void *)a[i].qs);
-        const __m256i xb = _mm256_loadu_si256((const __m256i *)(const void *)a[i + 1].qs);
-        const __m256i xg = _mm256_blend_epi32(_mm256_shuffle_epi8(xa, ctrl), _mm256_shuffle_epi8(xb, ctrl), 0xCC);
-        uint64_t qa, qb;
-        memcpy(&qa, wa->qs, 8);
-        memcpy(&qb, wb->qs, 8);
-        const __m128i q = _mm_set_epi64x((long long)qb, (long long)qa);
-        const __m256i nib = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-        const __m256i wq = _mm256_sub_epi8(_mm256_and_si256(nib, low4), eight);
-        const __m256i prod = _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xg, wq));
+        const __m256i x0 = _mm256_loadu_si256((const __m256i *)(const void *)a0->qs);
+        const __m256i x1 = _mm256_loadu_si256((const __m256i *)(const void *)a1->qs);
+        const __m256i xg = _mm256_blend_epi32(_mm256_shuffle_epi8(x0, ctrl), _mm256_shuffle_epi8(x1, ctrl), 0xCC);
+        const __m128i q = _mm_loadu_si128((const __m128i *)(const void *)b->qs);
+        const __m256i wq = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), low4);
+        const __m256i prod = _mm256_sub_epi16(_mm256_maddubs_epi16(wq, xg), _mm256_maddubs_epi16(eight, xg));
         const __m256 dots = _mm256_cvtepi32_ps(_mm256_madd_epi16(prod, ones));
-        /* the four f16 scales in one conversion: [w_a, w_b, x_a, x_b] → d_a, d_b */
-        const __m128 f = _mm_cvtph_ps(_mm_setr_epi16((short)wa->d, (short)wb->d, (short)a[i].d, (short)a[i + 1].d, 0,
-                                                     0, 0, 0));
+        /* the four f16 scales in one conversion: [w_0, w_1, x_0, x_1] → d_0, d_1 */
+        uint32_t dw;
+        memcpy(&dw, b->d, 4);
+        const __m128i h = _mm_insert_epi16(_mm_insert_epi16(_mm_cvtsi32_si128((int)dw), a0->d, 2), a1->d, 3);
+        const __m128 f = _mm_cvtph_ps(h);
         const __m128 d = _mm_mul_ps(f, _mm_movehl_ps(f, f));
         acc = _mm256_fmadd_ps(dots, _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d), pair_scale), acc);
     }
-    float sum = hsum256(acc);
-    for (; i < nb; i++) sum += dot_s24_q4_block(&w[i], &a[i]);
-    return sum;
+    return hsum256(acc);
 }
 
 static const presso_sparse_kernels avx2_kernels = {"avx2", vec_dot_s24_f16_avx2, vec_dot_s24_q4_avx2};

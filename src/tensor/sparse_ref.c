@@ -20,20 +20,23 @@ void presso_dequantize_s24_f16(const void *src, float *dst, int64_t n) {
     }
 }
 
-static inline int s24_q4_level(const presso_block_s24_q4 *b, int k) {
-    return k < 8 ? (b->qs[k] & 0x0F) : (b->qs[k - 8] >> 4);
+/* Half h (0, 1) of an s24_q4 block: its scale, index bytes and levels. */
+static inline int s24_q4_level(const presso_block_s24_q4 *b, int h, int k) {
+    return k < 8 ? (b->qs[8 * h + k] & 0x0F) : (b->qs[8 * h + k - 8] >> 4);
 }
 
 void presso_dequantize_s24_q4(const void *src, float *dst, int64_t n) {
     const uint8_t *p = src;
-    for (int64_t b = 0; b < n / PRESSO_QK_S24; b++) {
+    for (int64_t b = 0; b < n / PRESSO_QK_S24_Q4; b++) {
         presso_block_s24_q4 blk;
         memcpy(&blk, p + b * (int64_t)sizeof blk, sizeof blk);
-        const float d = presso_f16_to_f32(blk.d);
-        float *out = dst + b * PRESSO_QK_S24;
-        memset(out, 0, sizeof(float) * PRESSO_QK_S24);
-        for (int k = 0; k < 16; k++)
-            out[4 * (k / 2) + presso_s24_pos(blk.idx, k)] = (float)(s24_q4_level(&blk, k) - 8) * d;
+        for (int h = 0; h < 2; h++) {
+            const float d = presso_f16_to_f32(blk.d[h]);
+            float *out = dst + b * PRESSO_QK_S24_Q4 + h * PRESSO_QK_S24;
+            memset(out, 0, sizeof(float) * PRESSO_QK_S24);
+            for (int k = 0; k < 16; k++)
+                out[4 * (k / 2) + presso_s24_pos(blk.idx + 4 * h, k)] = (float)(s24_q4_level(&blk, h, k) - 8) * d;
+        }
     }
 }
 
@@ -77,45 +80,55 @@ static bool pick_block(const float *x, float kept[16], uint8_t idx[4], int64_t *
     return true;
 }
 
+/* Q4_0 on one half's kept values (ggml quantize_row_q4_0_ref: d = signed
+ * absmax / -8, q = min(15, (int8)(x/d + 8.5))): the pattern's zeros cost no
+ * levels. */
+static void quantize_half(const float kept[16], presso_f16 *d_out, uint8_t qs[8]) {
+    float amax = 0.0f, max = 0.0f;
+    for (int k = 0; k < 16; k++)
+        if (amax < fabsf(kept[k])) {
+            amax = fabsf(kept[k]);
+            max = kept[k];
+        }
+    const float d = max / -8, id = d ? 1.0f / d : 0.0f;
+    *d_out = presso_f32_to_f16(d);
+    for (int j = 0; j < 8; j++) {
+        const int q0 = (int)(int8_t)(kept[j] * id + 8.5f), q1 = (int)(int8_t)(kept[j + 8] * id + 8.5f);
+        qs[j] = (uint8_t)((q0 < 15 ? q0 : 15) | (q1 < 15 ? q1 : 15) << 4);
+    }
+}
+
 presso_status presso_s24_encode_row(presso_type type, const float *src, void *dst, int64_t n, int64_t *bad_col) {
-    if (n % PRESSO_QK_S24 != 0)
-        return presso_fail(PRESSO_ERR_SHAPE, "a 2:4 sparse row has a multiple of %d columns, not %lld", PRESSO_QK_S24,
-                           (long long)n);
     if (!presso_type_is_sparse(type)) return presso_fail(PRESSO_ERR_INVALID_ARG, "type %d is not sparse", (int)type);
+    const int64_t block = presso_type_traits_of(type)->block_size;
+    if (n % block != 0)
+        return presso_fail(PRESSO_ERR_SHAPE, "a %s row has a multiple of %lld columns, not %lld",
+                           presso_type_traits_of(type)->name, (long long)block, (long long)n);
     uint8_t *p = dst;
-    for (int64_t b = 0; b < n / PRESSO_QK_S24; b++) {
-        const float *x = src + b * PRESSO_QK_S24;
+    for (int64_t half = 0; half < n / PRESSO_QK_S24; half++) {
+        const float *x = src + half * PRESSO_QK_S24;
         float kept[16];
         uint8_t idx[4];
         int64_t g = 0;
         if (!pick_block(x, kept, idx, &g)) {
-            if (bad_col) *bad_col = b * PRESSO_QK_S24 + 4 * g;
+            if (bad_col) *bad_col = half * PRESSO_QK_S24 + 4 * g;
             return presso_fail(PRESSO_ERR_INVALID_ARG, "columns %lld..%lld hold more than 2 non-zeros of 4",
-                               (long long)(b * PRESSO_QK_S24 + 4 * g), (long long)(b * PRESSO_QK_S24 + 4 * g + 3));
+                               (long long)(half * PRESSO_QK_S24 + 4 * g), (long long)(half * PRESSO_QK_S24 + 4 * g + 3));
         }
         if (type == PRESSO_TYPE_S24_F16) {
             presso_block_s24_f16 blk;
             for (int k = 0; k < 16; k++) blk.v[k] = presso_f32_to_f16(kept[k]);
             memcpy(blk.idx, idx, 4);
-            memcpy(p + b * (int64_t)sizeof blk, &blk, sizeof blk);
+            memcpy(p + half * (int64_t)sizeof blk, &blk, sizeof blk);
         } else {
-            /* Q4_0 on the kept half (ggml quantize_row_q4_0_ref: d = signed absmax / -8,
-             * q = min(15, (int8)(x/d + 8.5))): zeros of the pattern cost no levels. */
             presso_block_s24_q4 blk;
-            float amax = 0.0f, max = 0.0f;
-            for (int k = 0; k < 16; k++)
-                if (amax < fabsf(kept[k])) {
-                    amax = fabsf(kept[k]);
-                    max = kept[k];
-                }
-            const float d = max / -8, id = d ? 1.0f / d : 0.0f;
-            blk.d = presso_f32_to_f16(d);
-            memcpy(blk.idx, idx, 4);
-            for (int j = 0; j < 8; j++) {
-                const int q0 = (int)(int8_t)(kept[j] * id + 8.5f), q1 = (int)(int8_t)(kept[j + 8] * id + 8.5f);
-                blk.qs[j] = (uint8_t)((q0 < 15 ? q0 : 15) | (q1 < 15 ? q1 : 15) << 4);
-            }
-            memcpy(p + b * (int64_t)sizeof blk, &blk, sizeof blk);
+            uint8_t *at = p + half / 2 * (int64_t)sizeof blk;
+            const int h = (int)(half % 2);
+            if (h == 0) memset(&blk, 0, sizeof blk);
+            else memcpy(&blk, at, sizeof blk); /* half 0 is written already */
+            quantize_half(kept, &blk.d[h], blk.qs + 8 * h);
+            memcpy(blk.idx + 4 * h, idx, 4);
+            memcpy(at, &blk, sizeof blk);
         }
     }
     return PRESSO_OK;
@@ -134,20 +147,23 @@ static float vec_dot_s24_f16_ref(const void *row, const float *x, int64_t n) {
     return sum;
 }
 
-/* As ggml_vec_dot_q4_0_q8_0 on the kept half: an integer sum per block
- * Σ (q_k - 8) · xq[pos k], scaled by d_w · d_x. */
+/* As ggml_vec_dot_q4_0_q8_0 on each half's kept values: an integer sum
+ * Σ (q_k - 8) · xq[pos k] per half, scaled by d_w · d_x of that half (one
+ * Q8_0 activation block per half). */
 static float vec_dot_s24_q4_ref(const void *row, const void *xq, int64_t n) {
     const uint8_t *p = row, *a = xq;
     float sum = 0.0f;
-    for (int64_t b = 0; b < n / PRESSO_QK_S24; b++) {
+    for (int64_t b = 0; b < n / PRESSO_QK_S24_Q4; b++) {
         presso_block_s24_q4 blk;
-        presso_block_q8_0 act;
         memcpy(&blk, p + b * (int64_t)sizeof blk, sizeof blk);
-        memcpy(&act, a + b * (int64_t)sizeof act, sizeof act);
-        int32_t isum = 0;
-        for (int k = 0; k < 16; k++)
-            isum += (s24_q4_level(&blk, k) - 8) * act.qs[4 * (k / 2) + presso_s24_pos(blk.idx, k)];
-        sum += (float)isum * (presso_f16_to_f32(blk.d) * presso_f16_to_f32(act.d));
+        for (int h = 0; h < 2; h++) {
+            presso_block_q8_0 act;
+            memcpy(&act, a + (2 * b + h) * (int64_t)sizeof act, sizeof act);
+            int32_t isum = 0;
+            for (int k = 0; k < 16; k++)
+                isum += (s24_q4_level(&blk, h, k) - 8) * act.qs[4 * (k / 2) + presso_s24_pos(blk.idx + 4 * h, k)];
+            sum += (float)isum * (presso_f16_to_f32(blk.d[h]) * presso_f16_to_f32(act.d));
+        }
     }
     return sum;
 }
@@ -156,13 +172,16 @@ static float vec_dot_s24_q4_ref(const void *row, const void *xq, int64_t n) {
 static float vec_dot_s24_q4_f32(const void *row, const float *x, int64_t n) {
     const uint8_t *p = row;
     float sum = 0.0f;
-    for (int64_t b = 0; b < n / PRESSO_QK_S24; b++) {
+    for (int64_t b = 0; b < n / PRESSO_QK_S24_Q4; b++) {
         presso_block_s24_q4 blk;
         memcpy(&blk, p + b * (int64_t)sizeof blk, sizeof blk);
-        const float *xb = x + b * PRESSO_QK_S24;
-        float s = 0.0f;
-        for (int k = 0; k < 16; k++) s += (float)(s24_q4_level(&blk, k) - 8) * xb[4 * (k / 2) + presso_s24_pos(blk.idx, k)];
-        sum += s * presso_f16_to_f32(blk.d);
+        for (int h = 0; h < 2; h++) {
+            const float *xb = x + b * PRESSO_QK_S24_Q4 + h * PRESSO_QK_S24;
+            float s = 0.0f;
+            for (int k = 0; k < 16; k++)
+                s += (float)(s24_q4_level(&blk, h, k) - 8) * xb[4 * (k / 2) + presso_s24_pos(blk.idx + 4 * h, k)];
+            sum += s * presso_f16_to_f32(blk.d[h]);
+        }
     }
     return sum;
 }

@@ -36,7 +36,7 @@ static const presso_type_traits type_table[PRESSO_TYPE_COUNT] = {
 static const presso_type_traits sparse_table[PRESSO_TYPE_SPARSE_END - PRESSO_TYPE_SPARSE_FIRST] = {
     [PRESSO_TYPE_S24_F16 - PRESSO_TYPE_SPARSE_FIRST] = {"s24_f16", PRESSO_QK_S24, sizeof(presso_block_s24_f16), false,
                                                         presso_dequantize_s24_f16, NULL},
-    [PRESSO_TYPE_S24_Q4 - PRESSO_TYPE_SPARSE_FIRST] = {"s24_q4", PRESSO_QK_S24, sizeof(presso_block_s24_q4), true,
+    [PRESSO_TYPE_S24_Q4 - PRESSO_TYPE_SPARSE_FIRST] = {"s24_q4", PRESSO_QK_S24_Q4, sizeof(presso_block_s24_q4), true,
                                                        presso_dequantize_s24_q4, NULL},
 };
 
