@@ -257,7 +257,7 @@ static void test_model(void) {
     /* Through a GGUF file: same logits, bit for bit (the same kernels). */
     char path[512];
     snprintf(path, sizeof path, "%s/test_sparse.gguf", PRESSO_BINARY_DIR);
-    presso_save_params sp = {.type = PRESSO_TYPE_F16};
+    presso_save_params sp = {.type = PRESSO_TYPE_F16, .keep_sparse = true};
     CHECK_OK(presso_model_save_gguf(sparse, path, &sp));
     presso_model *back = NULL;
     CHECK_OK(presso_model_open(path, NULL, &back));

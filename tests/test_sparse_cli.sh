@@ -41,6 +41,9 @@ import json, sys
 t = json.load(open(sys.argv[1]))["tensor_types"]["s24_f16"]
 assert t["tensors"] == 14 and t["bytes"] == 442368 and t["dense_equivalent_bytes"] == 786432, t
 PY
+# without --sparse a sparse input is written dense again, the same weights
+"$PRESSO" convert "$tmp/s24.gguf" "$tmp/back.gguf" --type f16 >/dev/null && [ "$(ppl "$tmp/back.gguf")" = "$dense" ] && pass ||
+  fail "s24_f16 -> f16 is not the dense pruned model"
 "$PRESSO" info "$tmp/s24q4.gguf" | grep -q "s24_q4 .* (2:4 sparse: 77.8% of" && pass || fail "info text lacks the s24_q4 saving"
 expect_error "unpruned input" "self_attn.q_proj.weight is not 2:4 sparse" "$PRESSO" convert "$model" "$no_output_file" --type f16 --sparse 2:4
 expect_error "pattern" "native sparse encoding is 2:4" "$PRESSO" convert "$tmp/dense24.gguf" "$no_output_file" --type f16 --sparse 4:8

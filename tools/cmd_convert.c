@@ -87,6 +87,7 @@ int cmd_convert(int argc, char **argv) {
         return cli_fail();
     }
     if (sparse) {
+        p.keep_sparse = true;
         if (presso_model_to_s24(m, sparse_type, NULL, &sparse_bytes) != PRESSO_OK) {
             presso_model_free(m);
             return cli_fail();

@@ -78,8 +78,7 @@ static presso_status plan_tensor(const presso_model *m, presso_save_params *p, c
                                  const char *name, int32_t permute_heads, tensor_job *job, presso_gguf_writer *w,
                                  save_context *ctx, int64_t index) {
     const bool is_matrix = src->ne[1] > 1;
-    /* a 2:4 sparse matrix is written as it is: its encoding is the point */
-    const bool keep = p->keep_types || presso_type_is_sparse(src->type);
+    const bool keep = p->keep_types || (p->keep_sparse && presso_type_is_sparse(src->type));
     presso_type type = is_matrix ? (keep ? src->type : p->type) : PRESSO_TYPE_F32;
     const presso_type_traits *target = presso_type_traits_of(type);
     if (!target || (!target->from_float_ref && type != src->type))

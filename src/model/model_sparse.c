@@ -18,13 +18,8 @@ static presso_status encode_tensor(presso_model *m, presso_tensor *t, presso_typ
                            m->path, t->name, (long long)in, presso_type_traits_of(type)->name, (long long)block);
     const int64_t out_row = presso_row_bytes(type, in);
     const size_t in_row = (size_t)presso_row_bytes(t->type, in);
-    float *row = malloc(sizeof(float) * (size_t)in);
     uint8_t *dst = malloc((size_t)(out_row * rows));
-    if (!row || !dst) {
-        free(row);
-        free(dst);
-        return presso_fail(PRESSO_ERR_NOMEM, "out of memory encoding %s", t->name);
-    }
+    if (!dst) return presso_fail(PRESSO_ERR_NOMEM, "out of memory encoding %s", t->name);
     /* rows in parallel; the first row that breaks the pattern is reported */
     int64_t bad_row = rows, bad_col = 0;
 #pragma omp parallel
@@ -49,7 +44,6 @@ static presso_status encode_tensor(presso_model *m, presso_tensor *t, presso_typ
         }
         free(mine);
     }
-    free(row);
     if (bad_row != rows) {
         free(dst);
         if (bad_row < 0) return presso_fail(PRESSO_ERR_NOMEM, "out of memory encoding %s", t->name);
