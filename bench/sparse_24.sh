@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The native 2:4 sparse encoding against dense, same pruned weights:
 # 1. decode matvec on 1B-shaped matrices (build/sparse_matvec: f16 vs s24_f16,
-#    q4_0 vs s24_q4, 1 and THREADS threads, best of MATVEC_REPS);
+#    q4_0 vs s24_q4, MATVEC_THREADS threads (default 1: on a shared machine a
+#    2-thread OpenMP matvec mostly measures the scheduler), best of MATVEC_REPS);
 # 2. the synthetic 1B model (TinyLlama shape, random weights; f16 source):
 #    magnitude 2:4 → dense f16 / s24_f16 / dense q4_0 / s24_q4 files: file
 #    size and presso bench pp32/tg16 tokens/s (REPS reps, THREADS threads).
@@ -22,8 +23,7 @@ tmp="$(mktemp -d "${TMPDIR:-/tmp}/sparse24.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
 
-"$matvec" "$tmp/mv1.json" 1 "$matvec_reps" >&2
-"$matvec" "$tmp/mv$threads.json" "$threads" "$matvec_reps" >&2
+for t in ${MATVEC_THREADS:-1}; do "$matvec" "$tmp/mv$t.json" "$t" "$matvec_reps" >&2; done
 
 rows="$tmp/rows.jsonl"
 : >"$rows"

@@ -12,6 +12,10 @@
 # synth-1b (f32, random weights: only size and speed mean anything):
 # calibrated on 1 sequence of 32 tokens, bench pp32/tg16 (SYNTH_REPS reps).
 #
+# PARTS="tiny synth" picks the parts; ROWS=FILE keeps the rows (JSON lines)
+# there; MERGE="A.jsonl B.jsonl" only renders rows kept by earlier runs (so
+# the two parts can run side by side).
+#
 # usage: bench/structured_prune.sh [PRESSO_BIN]   (writes bench/results/structured_prune.{md,json})
 set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -34,8 +38,10 @@ out="$root/bench/results"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/structured.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
-rows="$tmp/rows.jsonl"
-: >"$rows"
+rows="${ROWS:-$tmp/rows.jsonl}"
+parts="${PARTS:-tiny synth}"
+case " $parts " in *" tiny "*|*" synth "*) ;; *) [ -n "${MERGE:-}" ] || { echo "PARTS: tiny and/or synth" >&2; exit 2; } ;; esac
+if [ -n "${MERGE:-}" ]; then cat $MERGE >"$tmp/merged.jsonl"; rows="$tmp/merged.jsonl"; parts=""; else : >"$rows"; fi
 
 ppl_json() { # MODEL TEXT CHUNKS
   local chunks=()
@@ -76,6 +82,7 @@ PY
   tail -1 "$rows" >&2
 }
 
+if [[ " $parts " == *" tiny "* ]]; then
 "$presso" convert "$model" "$tmp/ts.gguf" --type f32 >/dev/null
 row tinystories-656k 0 "$tmp/ts.gguf" yes 128 64 "$reps"
 for r in $ratios; do
@@ -84,8 +91,11 @@ for r in $ratios; do
   row tinystories-656k "$r" "$tmp/ts-$r.gguf" yes 128 64 "$reps"
   rm -f "$tmp/ts-$r.gguf"
 done
+fi
 
-if [ -f "$synth" ]; then
+if [[ " $parts " != *" synth "* ]]; then
+  :
+elif [ -f "$synth" ]; then
   row synth-1b 0 "$synth" no 32 16 "$synth_reps"
   for r in $ratios; do
     "$presso" prune "$synth" "$tmp/s1b-$r.gguf" --method structured --ffn-ratio "$r" --calib "$calib" \
@@ -101,6 +111,8 @@ python3 - "$rows" "$out/structured_prune.json" "$out/structured_prune.md" "$thre
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 json.dump({"threads": int(sys.argv[4]), "rows": rows}, open(sys.argv[2], "w"), indent=1)
+order = {"tinystories-656k": 0, "synth-1b": 1}
+rows.sort(key=lambda r: (order.get(r["model"], 2), r["ffn_ratio"]))
 base = {r["model"]: r for r in rows if r["ffn_ratio"] == 0}
 f = lambda x, p=2: "-" if x is None else f"{x:.{p}f}"
 lines = ["| model | MLP removed | params | file MiB | ppl tinystories | ppl wikitext-2 | llama.cpp ppl tinystories "
