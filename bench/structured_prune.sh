@@ -115,7 +115,12 @@ order = {"tinystories-656k": 0, "synth-1b": 1}
 rows.sort(key=lambda r: (order.get(r["model"], 2), r["ffn_ratio"]))
 base = {r["model"]: r for r in rows if r["ffn_ratio"] == 0}
 f = lambda x, p=2: "-" if x is None else f"{x:.{p}f}"
-lines = ["| model | MLP removed | params | file MiB | ppl tinystories | ppl wikitext-2 | llama.cpp ppl tinystories "
+wc = sorted({r["wikitext2_chunks"] for r in rows if r.get("wikitext2_chunks")})
+lines = [f"Structured pruning (presso prune --method structured --ffn-ratio R), {sys.argv[4]} thread(s). "
+         "ppl: llama.cpp protocol -c 128, tinystories valid.txt (all) and wikitext-2 test "
+         f"(first {', '.join(map(str, wc)) or '-'} chunks), calibrated on tinystories sample.txt; "
+         "llama.cpp ppl: llama-perplexity on the same pruned file. synth-1b has random weights: size and speed only.", "",
+         "| model | MLP removed | params | file MiB | ppl tinystories | ppl wikitext-2 | llama.cpp ppl tinystories "
          "| pp tok/s | tg tok/s | tg speedup |", "|---|---|---|---|---|---|---|---|---|---|"]
 for r in rows:
     b = base[r["model"]]
