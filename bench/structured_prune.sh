@@ -52,10 +52,11 @@ ppl_json() { # MODEL TEXT CHUNKS
 lcpp() { # MODEL -> final estimate or "-"
   [ -x "$lcpp_ppl" ] || { echo "-"; return; }
   local v="" try
-  # llama.cpp logs from a thread; on a loaded machine the last lines are
-  # sometimes lost at exit, so a run without its final line is repeated.
+  # a run without its final line (a lost log line) is repeated
   for try in 1 2 3; do
-    v=$("$lcpp_ppl" -m "$1" -f "$valid" -c 128 -b 128 -t "$threads" 2>&1 | sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' | tail -1)
+    # the estimate is on stderr; stdout's progress would interleave with it
+    v=$("$lcpp_ppl" -m "$1" -f "$valid" -c 128 -b 128 -t "$threads" 2>&1 >/dev/null |
+      sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' | tail -1)
     [ -n "$v" ] && break
   done
   echo "${v:--}"
