@@ -51,12 +51,18 @@ ppl_json() { # MODEL TEXT CHUNKS
 
 lcpp() { # MODEL -> final estimate or "-"
   [ -x "$lcpp_ppl" ] || { echo "-"; return; }
-  local v="" try
-  # a run without its final line (a lost log line) is repeated
+  local v="" n try
+  # llama.cpp logs from a thread and on a loaded machine sometimes loses the
+  # "Final estimate" line at exit; the running value printed after the last
+  # chunk ("[N]ppl" on stdout, N = the chunk count it announced) is the same
+  # number, so it stands in; a run with neither is repeated.
   for try in 1 2 3; do
-    # the estimate is on stderr; stdout's progress would interleave with it
-    v=$("$lcpp_ppl" -m "$1" -f "$valid" -c 128 -b 128 -t "$threads" 2>&1 >/dev/null |
-      sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' | tail -1)
+    "$lcpp_ppl" -m "$1" -f "$valid" -c 128 -b 128 -t "$threads" >"$tmp/lcpp.out" 2>"$tmp/lcpp.err" || true
+    v=$(sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' "$tmp/lcpp.err" | tail -1)
+    if [ -z "$v" ]; then
+      n=$(sed -n 's/.*calculating perplexity over \([0-9]*\) chunks.*/\1/p' "$tmp/lcpp.err" | tail -1)
+      [ -n "$n" ] && v=$(tr ',' '\n' <"$tmp/lcpp.out" | sed -n "s/^\[$n\]\([0-9.]*\)$/\1/p" | tail -1)
+    fi
     [ -n "$v" ] && break
   done
   echo "${v:--}"
