@@ -52,7 +52,14 @@ typedef enum {
     PRESSO_TYPE_Q6_K = 14,
     PRESSO_TYPE_Q8_K = 15,
     PRESSO_TYPE_BF16 = 30,
-    PRESSO_TYPE_COUNT = 31
+    PRESSO_TYPE_COUNT = 31, /* ggml's ids are below this */
+    /* presso-native 2:4 sparse types, ids far above ggml's so no GGUF
+     * runtime mistakes them for its own (layout: src/tensor/sparse.h,
+     * docs/formats.md). */
+    PRESSO_TYPE_SPARSE_FIRST = 1100,
+    PRESSO_TYPE_S24_F16 = 1100, /* 2:4, kept values f16 + 2-bit positions */
+    PRESSO_TYPE_S24_Q4 = 1101,  /* 2:4, kept values Q4_0-style 4-bit + 2-bit positions */
+    PRESSO_TYPE_SPARSE_END = 1102
 } presso_type;
 
 /* "f32", "q4_k", ...; NULL for an id that is no known type. */

@@ -38,5 +38,7 @@ int cmd_convert(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+/* `presso prune --method structured` (cmd_prune_structured.c). */
+int cmd_prune_structured(int argc, char **argv);
 
 #endif

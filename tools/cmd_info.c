@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tensor/sparse.h"
 #include "tensor/types.h"
 
 static const char *format_name(presso_model_format f) {
@@ -15,10 +16,30 @@ typedef struct {
     int64_t tensors, params, bytes;
 } type_stats;
 
+/* Rows of the stats table: ggml's ids, then presso's sparse ids. */
+enum { N_SLOTS = PRESSO_TYPE_COUNT + (PRESSO_TYPE_SPARSE_END - PRESSO_TYPE_SPARSE_FIRST) };
+
+static int slot_of(presso_type t) {
+    return presso_type_is_sparse((int)t) ? (int)PRESSO_TYPE_COUNT + ((int)t - (int)PRESSO_TYPE_SPARSE_FIRST) : (int)t;
+}
+
+static presso_type type_of_slot(int i) {
+    return (presso_type)(i < PRESSO_TYPE_COUNT ? i : PRESSO_TYPE_SPARSE_FIRST + (i - PRESSO_TYPE_COUNT));
+}
+
+/* Bytes the same parameters take in the dense type of a sparse type's
+ * values (f16, or q4_0 for s24_q4): what the sparse encoding saves. */
+static int64_t dense_equivalent_bytes(presso_type t, int64_t params) {
+    if (t == PRESSO_TYPE_S24_F16) return params * 2;
+    if (t == PRESSO_TYPE_S24_Q4) return params / 32 * 18;
+    return -1;
+}
+
 static void add_tensor(type_stats *stats, const presso_tensor *t) {
-    stats[t->type].tensors++;
-    stats[t->type].params += presso_tensor_nelements(t);
-    stats[t->type].bytes += (int64_t)t->nbytes;
+    const int i = slot_of(t->type);
+    stats[i].tensors++;
+    stats[i].params += presso_tensor_nelements(t);
+    stats[i].bytes += (int64_t)t->nbytes;
 }
 
 int cmd_info(int argc, char **argv) {
@@ -38,7 +59,7 @@ int cmd_info(int argc, char **argv) {
     int rc = cli_open_model(path, tokenizer, &m);
     if (rc) return rc;
     const presso_llama_config *c = &m->config;
-    type_stats stats[PRESSO_TYPE_COUNT];
+    type_stats stats[N_SLOTS];
     memset(stats, 0, sizeof stats);
     add_tensor(stats, &m->token_embd);
     add_tensor(stats, &m->output_norm);
@@ -75,12 +96,14 @@ int cmd_info(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "weight_bytes", (double)bytes);
         cJSON_AddNumberToObject(o, "bits_per_weight", bpw);
         cJSON *types = cJSON_AddObjectToObject(o, "tensor_types");
-        for (int t = 0; t < PRESSO_TYPE_COUNT; t++) {
+        for (int t = 0; t < N_SLOTS; t++) {
             if (!stats[t].tensors) continue;
-            cJSON *e = cJSON_AddObjectToObject(types, presso_type_name((presso_type)t));
+            cJSON *e = cJSON_AddObjectToObject(types, presso_type_name(type_of_slot(t)));
             cJSON_AddNumberToObject(e, "tensors", (double)stats[t].tensors);
             cJSON_AddNumberToObject(e, "params", (double)stats[t].params);
             cJSON_AddNumberToObject(e, "bytes", (double)stats[t].bytes);
+            const int64_t dense = dense_equivalent_bytes(type_of_slot(t), stats[t].params);
+            if (dense > 0) cJSON_AddNumberToObject(e, "dense_equivalent_bytes", (double)dense);
         }
         char *s = cJSON_Print(o);
         printf("%s\n", s);
@@ -99,10 +122,16 @@ int cmd_info(int argc, char **argv) {
         printf("weights      %lld bytes (%.2f MiB), %.3f bits per weight\n", (long long)bytes,
                (double)bytes / (1024.0 * 1024.0), bpw);
         printf("tensor types\n");
-        for (int t = 0; t < PRESSO_TYPE_COUNT; t++)
-            if (stats[t].tensors)
-                printf("  %-6s %4lld tensors %12lld params %12lld bytes\n", presso_type_name((presso_type)t),
-                       (long long)stats[t].tensors, (long long)stats[t].params, (long long)stats[t].bytes);
+        for (int t = 0; t < N_SLOTS; t++) {
+            if (!stats[t].tensors) continue;
+            printf("  %-7s %4lld tensors %12lld params %12lld bytes", presso_type_name(type_of_slot(t)),
+                   (long long)stats[t].tensors, (long long)stats[t].params, (long long)stats[t].bytes);
+            const int64_t dense = dense_equivalent_bytes(type_of_slot(t), stats[t].params);
+            if (dense > 0)
+                printf(" (2:4 sparse: %.1f%% of the %lld bytes dense %s takes)", 100.0 * (double)stats[t].bytes / (double)dense,
+                       (long long)dense, type_of_slot(t) == PRESSO_TYPE_S24_F16 ? "f16" : "q4_0");
+            printf("\n");
+        }
     }
     presso_model_free(m);
     return 0;

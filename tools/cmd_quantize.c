@@ -75,7 +75,7 @@ static bool parse_type_map(const char *spec, presso_type_override *out, int cap,
             return cli_usage_error("--type-map: unknown tensor '%s' (token_embd, output, attn_q, attn_k, attn_v, "
                                    "attn_output, ffn_gate, ffn_up, ffn_down)", item), false;
         presso_type t;
-        if (presso_type_from_name(eq + 1, &t) != PRESSO_OK || t == PRESSO_TYPE_Q8_1 || t == PRESSO_TYPE_Q8_K)
+        if (presso_type_from_name(eq + 1, &t) != PRESSO_OK || !presso_type_traits_of(t)->from_float_ref || t == PRESSO_TYPE_Q8_1 || t == PRESSO_TYPE_Q8_K)
             return cli_usage_error("--type-map: '%s' is not a type presso writes", eq + 1), false;
         if (*n == cap) return cli_usage_error("--type-map: too many entries"), false;
         snprintf(out[*n].name, sizeof out[*n].name, "%s", item);
@@ -159,7 +159,7 @@ int cmd_quantize(int argc, char **argv) {
         if (sym || asym) return cli_usage_error("--sym/--asym go with --bits; --type fixes the scheme");
         if (presso_type_from_name(type_name, &cp.type) != PRESSO_OK) return cli_usage_error("%s", presso_last_error());
         const presso_type_traits *t = presso_type_traits_of(cp.type);
-        if (!t->is_quantized || cp.type == PRESSO_TYPE_Q8_1 || cp.type == PRESSO_TYPE_Q8_K)
+        if (!t->is_quantized || !t->from_float_ref || cp.type == PRESSO_TYPE_Q8_1 || cp.type == PRESSO_TYPE_Q8_K)
             return cli_usage_error("quantize: --type %s is not a quantized type presso writes (q4_0, q4_1, q5_0, "
                                    "q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k; use convert for f16/bf16)", type_name);
         if (presso_quant_check_group(cp.type, (int)group) != PRESSO_OK) return cli_usage_error("%s", presso_last_error());

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "formats/gguf.h"
+#include "tensor/sparse.h"
 #include "tensor/types.h"
 
 uint32_t presso_gguf_file_type(presso_type type) {
@@ -77,9 +78,10 @@ static presso_status plan_tensor(const presso_model *m, presso_save_params *p, c
                                  const char *name, int32_t permute_heads, tensor_job *job, presso_gguf_writer *w,
                                  save_context *ctx, int64_t index) {
     const bool is_matrix = src->ne[1] > 1;
-    presso_type type = is_matrix ? (p->keep_types ? src->type : p->type) : PRESSO_TYPE_F32;
+    const bool keep = p->keep_types || (p->keep_sparse && presso_type_is_sparse(src->type));
+    presso_type type = is_matrix ? (keep ? src->type : p->type) : PRESSO_TYPE_F32;
     const presso_type_traits *target = presso_type_traits_of(type);
-    if (!target || !target->from_float_ref)
+    if (!target || (!target->from_float_ref && type != src->type))
         return presso_fail(PRESSO_ERR_UNSUPPORTED, "presso cannot write tensors of type %d", (int)type);
     if (src->ne[0] % target->block_size != 0) {
         type = PRESSO_TYPE_F16; /* the row fits no block: keep it in half precision, as llama.cpp */

@@ -17,6 +17,9 @@ typedef struct {
      * compression pass chose each tensor's type); `type` then only names the
      * file's general.file_type. */
     bool keep_types;
+    /* Write 2:4 sparse matrices (tensor/sparse.h) as they are; otherwise
+     * they are densified to `type` like any other matrix. */
+    bool keep_sparse;
     /* Called once with the writer, after the llama.* keys, to add keys of
      * the caller's own (e.g. presso.method); may be NULL. */
     presso_status (*write_metadata)(void *user, presso_gguf_writer *w);

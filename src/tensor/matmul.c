@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include "tensor/kernels.h"
+#include "tensor/sparse.h"
 #include "tensor/types.h"
 
 int64_t presso_matmul_scratch_floats(int64_t in, int64_t max_rows, int n_threads) {
@@ -143,10 +144,11 @@ void presso_matmul_group(int count, const presso_tensor *const w[], float *const
      * activations to 8 bits is what llama.cpp computes, and on a model with
      * activation outliers (SmolLM2) the float route's perplexity is 0.3% lower
      * than llama.cpp's on the same file, the integer route's within 0.1%. */
-    const bool integer = count > 0 && integer_route(k, w[0], scratch);
-    bool same_route = count > 0;
+    bool same_route = count > 0 && !presso_type_is_sparse(w[0]->type);
+    const bool integer = same_route && integer_route(k, w[0], scratch);
     for (int g = 1; g < count && same_route; g++) {
-        same_route = w[g]->ne[0] == w[0]->ne[0] && integer_route(k, w[g], scratch) == integer &&
+        same_route = w[g]->ne[0] == w[0]->ne[0] && !presso_type_is_sparse(w[g]->type) &&
+                     integer_route(k, w[g], scratch) == integer &&
                      (!integer || presso_vec_dot_type(w[g]->type) == presso_vec_dot_type(w[0]->type));
     }
     if (same_route && integer) {
@@ -155,7 +157,10 @@ void presso_matmul_group(int count, const presso_tensor *const w[], float *const
         matmul_rows_group(k, count, w, y, x, n, n_threads);
     } else {
         for (int g = 0; g < count; g++) {
-            if (integer_route(k, w[g], scratch)) matmul_quantized_group(k, 1, &w[g], &y[g], x, n, scratch, n_threads);
+            /* 2:4 sparse types have their own kernels (sparse.h). */
+            if (presso_type_is_sparse(w[g]->type)) presso_sparse_matmul_rows(w[g], x, n, y[g], scratch, n_threads);
+            else if (integer_route(k, w[g], scratch))
+                matmul_quantized_group(k, 1, &w[g], &y[g], x, n, scratch, n_threads);
             else if (n < PRESSO_MATMUL_GEMM_MIN_ROWS) matmul_rows_group(k, 1, &w[g], &y[g], x, n, n_threads);
             else matmul_gemm(w[g], x, n, y[g], scratch, n_threads);
         }

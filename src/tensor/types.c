@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "tensor/quants.h"
+#include "tensor/sparse.h"
 
 #define QUANT_ROW(id, nm, qk, block, suffix)                                                       \
     [id] = {nm, qk, sizeof(block), true, presso_dequantize_##suffix, presso_quantize_##suffix##_ref}
@@ -29,7 +30,18 @@ static const presso_type_traits type_table[PRESSO_TYPE_COUNT] = {
     QUANT_ROW(PRESSO_TYPE_Q8_K, "q8_K", PRESSO_QK_K, presso_block_q8_K, q8_K),
 };
 
+/* presso-native sparse rows (sparse.h), ids from PRESSO_TYPE_SPARSE_FIRST.
+ * No from_float_ref: a dense row only becomes sparse through
+ * presso_s24_encode_row, which refuses rows that break the pattern. */
+static const presso_type_traits sparse_table[PRESSO_TYPE_SPARSE_END - PRESSO_TYPE_SPARSE_FIRST] = {
+    [PRESSO_TYPE_S24_F16 - PRESSO_TYPE_SPARSE_FIRST] = {"s24_f16", PRESSO_QK_S24, sizeof(presso_block_s24_f16), false,
+                                                        presso_dequantize_s24_f16, NULL},
+    [PRESSO_TYPE_S24_Q4 - PRESSO_TYPE_SPARSE_FIRST] = {"s24_q4", PRESSO_QK_S24_Q4, sizeof(presso_block_s24_q4), true,
+                                                       presso_dequantize_s24_q4, NULL},
+};
+
 const presso_type_traits *presso_type_traits_of(int type_id) {
+    if (presso_type_is_sparse(type_id)) return &sparse_table[type_id - PRESSO_TYPE_SPARSE_FIRST];
     if (type_id < 0 || type_id >= PRESSO_TYPE_COUNT) return NULL;
     const presso_type_traits *t = &type_table[type_id];
     return t->name ? t : NULL;
@@ -49,6 +61,12 @@ const char *presso_type_name(presso_type t) {
 presso_status presso_type_from_name(const char *name, presso_type *out) {
     for (int i = 0; i < PRESSO_TYPE_COUNT; i++) {
         if (type_table[i].name && strcasecmp(type_table[i].name, name) == 0) {
+            *out = (presso_type)i;
+            return PRESSO_OK;
+        }
+    }
+    for (int i = PRESSO_TYPE_SPARSE_FIRST; i < PRESSO_TYPE_SPARSE_END; i++) {
+        if (strcasecmp(sparse_table[i - PRESSO_TYPE_SPARSE_FIRST].name, name) == 0) {
             *out = (presso_type)i;
             return PRESSO_OK;
         }
