@@ -17,6 +17,7 @@ static const struct {
     {"synth", cmd_synth, "--dim D --hidden H --layers L --heads NH --kv-heads NKV --vocab V -o OUT.gguf"},
     {"convert", cmd_convert, "IN OUT.gguf --type f32|f16|bf16|q8_0|q4_0|...: write a GGUF llama.cpp runs"},
     {"quantize", cmd_quantize, "IN OUT.gguf --method rtn|gptq --type q4_0|... [--calib TEXT]: post-training quantization"},
+    {"prune", cmd_prune, "IN OUT.gguf --method magnitude|wanda|sparsegpt [--sparsity S|--nm N:M] [--calib TEXT] [--quantize TYPE]"},
 };
 
 static void usage(FILE *f) {
