@@ -57,6 +57,9 @@ export -f ppl row
     for c in 1 2 4; do echo "count-$pat-$c count $c $pat --method sparsegpt $* --damp 0.01 --calib-count $c --calib-len 128"; done
     echo "wanda-$pat ref wanda $pat --method wanda $* --calib-count 128 --calib-len 128"
   done
+  # per-row vs per-layer ranking (SparseGPT: the reference code's one threshold per 128-column batch)
+  for d in 0.01 0.1; do echo "scope-layer-$d scope sparsegpt-layer-$d unstructured --method sparsegpt --sparsity 0.5 --scope layer --damp $d --calib-count 128 --calib-len 128"; done
+  echo "scope-wanda-layer scope wanda-layer unstructured --method wanda --sparsity 0.5 --scope layer --calib-count 128 --calib-len 128"
 } | xargs -P "$jobs" -L 1 bash -c 'row "$@"' _
 
 python3 - "$tmp/rows" "$out/prune_damp_tinystories656k" "$wiki_chunks" <<'PY'
@@ -82,5 +85,12 @@ with open(base + ".md", "w") as f:
             f.write(f"| λ = {r['param']}{mark} | {r['ppl_heldout_calib']:.3f} | {r['ppl_tinystories']:.3f} | {r['ppl_wikitext2']:.2f} |\n")
         for r in sorted((r for r in rows if r["kind"] == "count" and r["pattern"] == pat), key=lambda r: int(r["param"])):
             f.write(f"| λ = 0.01, {r['param']} calibration windows | | {r['ppl_tinystories']:.3f} | {r['ppl_wikitext2']:.2f} |\n")
+    f.write("\n## Per-row vs per-layer ranking, 50% unstructured\n\n| method | ppl tinystories | ppl wikitext-2 |\n|---|---:|---:|\n")
+    for r in rows:
+        if r["kind"] == "ref" and r["pattern"] == "unstructured": f.write(f"| wanda per row | {r['ppl_tinystories']:.3f} | {r['ppl_wikitext2']:.2f} |\n")
+        if r["kind"] == "damp" and r["pattern"] == "unstructured" and r["param"] in ("0.01", "0.1"):
+            f.write(f"| sparsegpt per row, λ = {r['param']} | {r['ppl_tinystories']:.3f} | {r['ppl_wikitext2']:.2f} |\n")
+    for r in sorted((r for r in rows if r["kind"] == "scope"), key=lambda r: r["param"]):
+        f.write(f"| {r['param'].replace('-layer-', ' per layer (batch-wide), λ = ').replace('-layer', ' per layer')} | {r['ppl_tinystories']:.3f} | {r['ppl_wikitext2']:.2f} |\n")
 print(open(base + ".md").read())
 PY

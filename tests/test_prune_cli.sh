@@ -97,7 +97,6 @@ expect_error "unknown method" "unknown method 'obs'" "${p[@]}" --method obs
 expect_error "offset grid" "cannot hold the pruned zeros" "${p[@]}" --method magnitude --quantize q4_1
 expect_error "type quantized" "--type takes f32" "${p[@]}" --method magnitude --type q4_0
 expect_error "type and quantize" "not both" "${p[@]}" --method magnitude --type f16 --quantize q4_0
-expect_error "scope sparsegpt" "--scope is for" "${p[@]}" --method sparsegpt --scope layer --calib "$calib"
 expect_error "scope and nm" "does not go with --nm" "${p[@]}" --method magnitude --scope layer --nm 2:4
 expect_error "map and nm" "not --nm" "${p[@]}" --method magnitude --nm 2:4 --sparsity-map 'ffn_down=0.3'
 expect_error "map entry" "is not GLOB=SPARSITY" "${p[@]}" --method magnitude --sparsity-map 'ffn_down'

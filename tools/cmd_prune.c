@@ -47,7 +47,7 @@ typedef struct {
 struct prune_method {
     const char *name;
     const presso_pass *pass;
-    bool scopes;     /* takes --scope layer */
+    bool scopes;     /* takes --scope layer (SparseGPT: one threshold per lazy batch over all rows) */
     bool damp;       /* takes --damp */
     bool joint;      /* --quantize goes on the grid inside the pass (GPTQ-style); else RTN after pruning */
     /* Prunes m in place as the job says; returns 0 or a CLI exit code. */
@@ -92,7 +92,7 @@ static int run_pass(prune_job *job, presso_model *m) {
 static const prune_method methods[] = {
     {"magnitude", &presso_pass_magnitude, true, false, false, run_pass},
     {"wanda", &presso_pass_wanda, true, false, false, run_pass},
-    {"sparsegpt", &presso_pass_sparsegpt, false, true, true, run_pass},
+    {"sparsegpt", &presso_pass_sparsegpt, true, true, true, run_pass},
 };
 
 static const prune_method *find_method(const char *name) {

@@ -29,7 +29,7 @@ typedef struct {
     /* Pruning passes (magnitude.c, wanda.c, sparsegpt.c; see prune.h). */
     double sparsity;      /* fraction of each output row's weights set to zero, [0, 1) */
     int nm_n, nm_m;       /* N:M: at most N non-zeros in each group of M consecutive inputs; 0: unstructured */
-    bool prune_per_layer; /* magnitude/wanda: rank scores over the whole matrix, not within each output row */
+    bool prune_per_layer; /* rank scores over the whole matrix (SparseGPT: over each lazy batch), not per output row */
     const presso_sparsity_override *sparsity_map; /* per-tensor sparsity (unstructured only) */
     int n_sparsity_map;
 } presso_pass_opts;

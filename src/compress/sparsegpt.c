@@ -58,6 +58,7 @@ presso_status presso_sparsegpt_prune(const float *w, int64_t rows, int64_t cols,
     const int64_t unit = nm ? lcm(opts->nm_m, bs) : 1;
     const int64_t B = round_up(opts->block_cols > 0 ? opts->block_cols : 128, nm ? unit : bs);
     const int nt = opts->n_threads > 0 ? opts->n_threads : 1;
+    const bool layer_wide = opts->prune_per_layer && !nm;
     const int64_t nb = cols / bs, scratch_n = B > unit ? B : unit;
     float *W = malloc(sizeof(float) * (size_t)(rows * cols));
     double *H = malloc(sizeof(double) * (size_t)(cols * cols));
@@ -67,10 +68,15 @@ presso_status presso_sparsegpt_prune(const float *w, int64_t rows, int64_t cols,
     float *Q = q ? q : malloc(sizeof(float) * (size_t)(rows * cols));
     uint8_t *M = calloc((size_t)(rows * cols), 1);
     float *score = malloc(sizeof(float) * (size_t)(scratch_n * nt)), *gather = malloc(sizeof(float) * (size_t)(bs * nt));
-    presso_prune_item *items = malloc(sizeof(presso_prune_item) * (size_t)(scratch_n * nt));
+    /* the reference code's block-wide choice ranks rows × B scores at once */
+    const int64_t n_items = layer_wide ? rows * B : scratch_n * nt;
+    presso_prune_item *items = malloc(sizeof(presso_prune_item) * (size_t)n_items);
+    float *block_score = layer_wide ? malloc(sizeof(float) * (size_t)(rows * B)) : NULL;
+    uint8_t *block_mask = layer_wide ? malloc((size_t)(rows * B)) : NULL;
     bool *dead = calloc((size_t)cols, sizeof(bool));
     presso_status st = PRESSO_OK;
-    if (!W || !H || !A || !U || !Err || !Q || !M || !score || !gather || !items || !dead) {
+    if (!W || !H || !A || !U || !Err || !Q || !M || !score || !gather || !items || !dead ||
+        (layer_wide && (!block_score || !block_mask))) {
         st = presso_fail(PRESSO_ERR_NOMEM, "SparseGPT: out of memory for a %lld x %lld layer", (long long)rows,
                          (long long)cols);
         goto done;
@@ -89,6 +95,18 @@ presso_status presso_sparsegpt_prune(const float *w, int64_t rows, int64_t cols,
     for (int64_t i1 = 0; i1 < cols; i1 += B) {
         const int64_t i2 = i1 + B < cols ? i1 + B : cols;
         const int64_t k_batch = presso_prune_count(i2, sparsity) - presso_prune_count(i1, sparsity);
+        if (layer_wide) { /* the reference code: one threshold over the batch's rows × columns */
+            const int64_t w_b = i2 - i1;
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t j = i1; j < i2; j++) {
+                    const float d = U[j * cols + j], x = W[r * cols + j];
+                    block_score[r * w_b + j - i1] = dead[j] ? -1.0f : x * x / (d * d);
+                }
+            presso_prune_select(block_score, rows * w_b,
+                                presso_prune_count(rows * i2, sparsity) - presso_prune_count(rows * i1, sparsity),
+                                items, block_mask);
+            for (int64_t r = 0; r < rows; r++) memcpy(M + r * cols + i1, block_mask + r * w_b, (size_t)w_b);
+        }
 #pragma omp parallel for num_threads(nt) schedule(static) reduction(+ : loss) if (rows * (i2 - i1) * (i2 - i1) >= (1 << 18))
         for (int64_t r = 0; r < rows; r++) {
             const int th = omp_get_thread_num();
@@ -96,7 +114,7 @@ presso_status presso_sparsegpt_prune(const float *w, int64_t rows, int64_t cols,
             float *tmp = gather + (int64_t)th * bs;
             presso_prune_item *it = items + (int64_t)th * scratch_n;
             uint8_t *mr = M + r * cols, *row_blocks = (uint8_t *)dst + r * nb * bb;
-            if (!nm) {
+            if (!nm && !layer_wide) {
                 for (int64_t j = i1; j < i2; j++) {
                     const float d = U[j * cols + j];
                     sc[j - i1] = dead[j] ? -1.0f : wr[j] * wr[j] / (d * d);
@@ -159,6 +177,8 @@ done:
     free(score);
     free(gather);
     free(items);
+    free(block_score);
+    free(block_mask);
     free(dead);
     return st;
 }
@@ -172,8 +192,6 @@ static presso_status sparsegpt_run(const presso_pass_layer *layer, const presso_
                            (long long)layer->stats->width, (long long)layer->in);
     const double s = presso_prune_sparsity_for(opts, layer->name);
     PRESSO_TRY(presso_prune_check_opts(opts, layer->name, s));
-    if (opts->prune_per_layer)
-        return presso_fail(PRESSO_ERR_UNSUPPORTED, "%s: SparseGPT chooses its mask within each row", layer->name);
     presso_status st = presso_sparsegpt_prune(layer->w, layer->out, layer->in, layer->stats->h,
                                               layer->stats->n_samples, s, opts, dst, NULL, NULL, report);
     if (st != PRESSO_OK) presso_fail_context(st, "%s: ", layer->name);

@@ -18,9 +18,11 @@
  *    surviving weight goes onto its block's grid, GPTQ-style, in the same
  *    column sweep (§3.5); a block's scale comes from the reference quantizer
  *    on the block's surviving (updated) weights when the sweep reaches it.
- * The mask is chosen per row in each lazy batch of block_cols (128)
- * columns by w²/[H⁻¹]_jj² (the diagonal of H⁻¹'s Cholesky factor, as the
- * reference code), round(cols·s) zeros per row in all; N:M groups are
+ * The mask is chosen in each lazy batch of block_cols (128) columns by
+ * w²/[H⁻¹]_jj² (the diagonal of H⁻¹'s Cholesky factor, as the reference
+ * code): per row, round(cols·s) zeros in every row; or with
+ * opts->prune_per_layer over the batch's rows × columns at once (the
+ * reference code's choice), round(rows·cols·s) zeros in all; N:M groups are
  * chosen when the sweep reaches them (several at once when a quantization
  * block spans them, so the block's scale sees its final mask).
  * q (may be NULL): the values written [rows][cols], bit-identical to
