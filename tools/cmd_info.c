@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/error.h"
+#include "tensor/nonzero.h"
 #include "tensor/sparse.h"
 #include "tensor/types.h"
 
@@ -13,7 +15,7 @@ static const char *format_name(presso_model_format f) {
 }
 
 typedef struct {
-    int64_t tensors, params, bytes;
+    int64_t tensors, params, bytes, nonzero; /* nonzero: decoded weights != 0 (pruning leaves exact zeros) */
 } type_stats;
 
 /* Rows of the stats table: ggml's ids, then presso's sparse ids. */
@@ -35,11 +37,24 @@ static int64_t dense_equivalent_bytes(presso_type t, int64_t params) {
     return -1;
 }
 
-static void add_tensor(type_stats *stats, const presso_tensor *t) {
-    const int i = slot_of(t->type);
-    stats[i].tensors++;
-    stats[i].params += presso_tensor_nelements(t);
-    stats[i].bytes += (int64_t)t->nbytes;
+/* Per role (token_embd, attn_q, ..., ffn_down) as well as per type: pruning
+ * shows up by role. */
+static const char *const role_names[] = {"token_embd", "output_norm", "output", "attn_norm", "attn_q", "attn_k",
+                                         "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"};
+enum { N_ROLES = sizeof role_names / sizeof role_names[0] };
+
+static presso_status add_tensor(type_stats *stats, type_stats *roles, int role, const presso_tensor *t) {
+    int64_t nz = 0;
+    PRESSO_TRY(presso_tensor_count_nonzero(t, &nz));
+    roles[role].tensors++;
+    roles[role].params += presso_tensor_nelements(t);
+    roles[role].bytes += (int64_t)t->nbytes;
+    roles[role].nonzero += nz;
+    stats[slot_of(t->type)].tensors++;
+    stats[slot_of(t->type)].params += presso_tensor_nelements(t);
+    stats[slot_of(t->type)].bytes += (int64_t)t->nbytes;
+    stats[slot_of(t->type)].nonzero += nz;
+    return PRESSO_OK;
 }
 
 int cmd_info(int argc, char **argv) {
@@ -61,15 +76,23 @@ int cmd_info(int argc, char **argv) {
     const presso_llama_config *c = &m->config;
     type_stats stats[N_SLOTS];
     memset(stats, 0, sizeof stats);
-    add_tensor(stats, &m->token_embd);
-    add_tensor(stats, &m->output_norm);
-    if (!c->tied_embeddings) add_tensor(stats, &m->output);
-    for (int l = 0; l < c->n_layers; l++) {
+    type_stats roles[N_ROLES];
+    memset(roles, 0, sizeof roles);
+    presso_status st = add_tensor(stats, roles, 0, &m->token_embd);
+    if (st == PRESSO_OK) st = add_tensor(stats, roles, 1, &m->output_norm);
+    if (st == PRESSO_OK && !c->tied_embeddings) st = add_tensor(stats, roles, 2, &m->output);
+    for (int l = 0; l < c->n_layers && st == PRESSO_OK; l++) {
         const presso_llama_layer *L = &m->layers[l];
         const presso_tensor *all[] = {&L->attn_norm, &L->wq, &L->wk, &L->wv, &L->wo,
                                       &L->ffn_norm, &L->w_gate, &L->w_up, &L->w_down};
-        for (size_t i = 0; i < 9; i++) add_tensor(stats, all[i]);
+        for (size_t i = 0; i < 9 && st == PRESSO_OK; i++) st = add_tensor(stats, roles, 3 + (int)i, all[i]);
     }
+    if (st != PRESSO_OK) {
+        presso_model_free(m);
+        return cli_fail();
+    }
+    int64_t nonzero = 0;
+    for (int t = 0; t < N_SLOTS; t++) nonzero += stats[t].nonzero;
     const int64_t params = presso_model_n_params(m), bytes = presso_model_weight_bytes(m);
     const double bpw = params ? 8.0 * (double)bytes / (double)params : 0;
     const char *tok = m->tokenizer ? presso_tokenizer_kind_name(m->tokenizer) : "none";
@@ -95,6 +118,8 @@ int cmd_info(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "n_params", (double)params);
         cJSON_AddNumberToObject(o, "weight_bytes", (double)bytes);
         cJSON_AddNumberToObject(o, "bits_per_weight", bpw);
+        cJSON_AddNumberToObject(o, "n_nonzero", (double)nonzero);
+        cJSON_AddNumberToObject(o, "sparsity", params ? 1.0 - (double)nonzero / (double)params : 0.0);
         cJSON *types = cJSON_AddObjectToObject(o, "tensor_types");
         for (int t = 0; t < N_SLOTS; t++) {
             if (!stats[t].tensors) continue;
@@ -102,8 +127,19 @@ int cmd_info(int argc, char **argv) {
             cJSON_AddNumberToObject(e, "tensors", (double)stats[t].tensors);
             cJSON_AddNumberToObject(e, "params", (double)stats[t].params);
             cJSON_AddNumberToObject(e, "bytes", (double)stats[t].bytes);
+            cJSON_AddNumberToObject(e, "nonzero", (double)stats[t].nonzero);
+            cJSON_AddNumberToObject(e, "sparsity", stats[t].params ? 1.0 - (double)stats[t].nonzero / (double)stats[t].params : 0.0);
             const int64_t dense = dense_equivalent_bytes(type_of_slot(t), stats[t].params);
             if (dense > 0) cJSON_AddNumberToObject(e, "dense_equivalent_bytes", (double)dense);
+        }
+        cJSON *by_role = cJSON_AddObjectToObject(o, "tensor_roles");
+        for (int r = 0; r < N_ROLES; r++) {
+            if (!roles[r].tensors) continue;
+            cJSON *e = cJSON_AddObjectToObject(by_role, role_names[r]);
+            cJSON_AddNumberToObject(e, "tensors", (double)roles[r].tensors);
+            cJSON_AddNumberToObject(e, "params", (double)roles[r].params);
+            cJSON_AddNumberToObject(e, "nonzero", (double)roles[r].nonzero);
+            cJSON_AddNumberToObject(e, "sparsity", 1.0 - (double)roles[r].nonzero / (double)roles[r].params);
         }
         char *s = cJSON_Print(o);
         printf("%s\n", s);
@@ -121,16 +157,29 @@ int cmd_info(int argc, char **argv) {
         printf("parameters   %lld (%.3f M)\n", (long long)params, (double)params / 1e6);
         printf("weights      %lld bytes (%.2f MiB), %.3f bits per weight\n", (long long)bytes,
                (double)bytes / (1024.0 * 1024.0), bpw);
+        printf("non-zero     %lld (sparsity %.2f%%)\n", (long long)nonzero,
+               params ? 100.0 * (1.0 - (double)nonzero / (double)params) : 0.0);
         printf("tensor types\n");
         for (int t = 0; t < N_SLOTS; t++) {
             if (!stats[t].tensors) continue;
-            printf("  %-7s %4lld tensors %12lld params %12lld bytes", presso_type_name(type_of_slot(t)),
-                   (long long)stats[t].tensors, (long long)stats[t].params, (long long)stats[t].bytes);
+            printf("  %-7s %4lld tensors %12lld params %12lld bytes %12lld non-zero (%6.2f%% zero)",
+                   presso_type_name(type_of_slot(t)), (long long)stats[t].tensors, (long long)stats[t].params,
+                   (long long)stats[t].bytes, (long long)stats[t].nonzero,
+                   stats[t].params ? 100.0 * (1.0 - (double)stats[t].nonzero / (double)stats[t].params) : 0.0);
             const int64_t dense = dense_equivalent_bytes(type_of_slot(t), stats[t].params);
             if (dense > 0)
-                printf(" (2:4 sparse: %.1f%% of the %lld bytes dense %s takes)", 100.0 * (double)stats[t].bytes / (double)dense,
-                       (long long)dense, type_of_slot(t) == PRESSO_TYPE_S24_F16 ? "f16" : "q4_0");
+                printf(" (2:4 sparse: %.1f%% of the %lld bytes dense %s takes)",
+                       100.0 * (double)stats[t].bytes / (double)dense, (long long)dense,
+                       type_of_slot(t) == PRESSO_TYPE_S24_F16 ? "f16" : "q4_0");
             printf("\n");
+        }
+        if (nonzero < params) { /* a pruned model: where the zeros are */
+            printf("sparsity by tensor\n");
+            for (int r = 0; r < N_ROLES; r++)
+                if (roles[r].tensors && roles[r].params)
+                    printf("  %-11s %12lld params %12lld non-zero (%6.2f%% zero)\n", role_names[r],
+                           (long long)roles[r].params, (long long)roles[r].nonzero,
+                           100.0 * (1.0 - (double)roles[r].nonzero / (double)roles[r].params));
         }
     }
     presso_model_free(m);

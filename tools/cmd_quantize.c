@@ -149,9 +149,14 @@ int cmd_quantize(int argc, char **argv) {
     if (!pass) {
         char names[256] = "";
         for (int i = 0; i < presso_pass_count(); i++)
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", presso_pass_at(i)->name);
+            if (!presso_pass_at(i)->prunes)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", names[0] ? ", " : "",
+                         presso_pass_at(i)->name);
         return cli_usage_error("quantize: unknown method '%s' (%s)", method, names);
     }
+    if (pass->prunes)
+        return cli_usage_error("quantize: %s is a pruning method; use presso prune IN OUT --method %s", pass->name,
+                               pass->name);
     if (sym && asym) return cli_usage_error("--sym and --asym exclude each other");
     presso_compress_params cp = {.pass = pass, .allow_requantize = allow_requantize};
     if (type_name && bits) return cli_usage_error("give --type or --bits, not both");

@@ -16,10 +16,10 @@ static const struct {
     {"bench", cmd_bench, "MODEL [-t THREADS] [-p 128] [-n 64] [-r REPS]: tokens/s and peak memory"},
     {"synth", cmd_synth, "--dim D --hidden H --layers L --heads NH --kv-heads NKV --vocab V -o OUT.gguf"},
     {"convert", cmd_convert, "IN OUT.gguf --type f32|f16|bf16|q8_0|q4_0|... [--sparse 2:4 [--magnitude]]: write a GGUF"},
-    {"prune", cmd_prune_structured, "IN OUT.gguf --method structured [--ffn-ratio R] [--heads-ratio R] --calib TEXT: smaller dense model"},
     {"quantize", cmd_quantize, "IN OUT.gguf --method rtn|gptq --type q4_0|... [--calib TEXT]: post-training quantization"},
     {"sweep", cmd_sweep, "CONFIG [-o RESULTS.jsonl] [--dry-run] [--retry-failed]: run a grid of compressions, resumable"},
     {"report", cmd_report, "RESULTS.jsonl -o report.html [--title T]: self-contained HTML table + Pareto plots"},
+    {"prune", cmd_prune, "IN OUT.gguf --method magnitude|wanda|sparsegpt|structured [--sparsity S|--nm N:M|--ffn-ratio R] [--calib TEXT] [--quantize TYPE]"},
 };
 
 static void usage(FILE *f) {

@@ -39,9 +39,11 @@ static void note_fallback(presso_compress_params *p, const char *name, presso_ty
 }
 
 /* Compresses one matrix into a new buffer owned by m and points t at it.
- * stats NULL: the reference quantizer (RTN) whatever the pass. */
+ * A block linear goes through the pass (with its input statistics when the
+ * pass calibrates) where the pass writes the tensor's type; token_embd and
+ * output (block_linear false) get the type's reference quantizer (RTN). */
 static presso_status compress_tensor(presso_model *m, presso_tensor *t, const char *name, const char *base,
-                                     const presso_calib_stats *stats, presso_compress_params *p) {
+                                     bool block_linear, const presso_calib_stats *stats, presso_compress_params *p) {
     const int64_t in = t->ne[0], out = presso_tensor_nelements(t) / in;
     const presso_type_traits *src = presso_type_traits_of(t->type);
     const presso_type type = tensor_type(p, base, in);
@@ -63,7 +65,9 @@ static presso_status compress_tensor(presso_model *m, presso_tensor *t, const ch
     if (!presso_floats_all_finite(w, in * out)) st = presso_fail(PRESSO_ERR_FORMAT, "%s holds inf or nan", name);
     const presso_type_traits *to = presso_type_traits_of(type);
     if (st == PRESSO_OK) {
-        if (!to->is_quantized || !stats) {
+        const bool run_pass = block_linear && (stats || !p->pass->needs_calibration) &&
+                              (to->is_quantized || p->pass->writes_dense);
+        if (!run_pass) {
             for (int64_t r = 0; r < out; r++) to->from_float_ref(w + r * in, (uint8_t *)dst + r * row_bytes, in);
         } else {
             presso_pass_opts o = p->opts;
@@ -130,7 +134,8 @@ presso_status presso_compress_model(presso_model *m, const presso_calib_set *cal
     p->max_damp = 0.0;
     const presso_llama_config *c = &m->config;
     const bool calibrate = p->pass->needs_calibration;
-    if (!presso_type_traits_of(p->type) || !presso_type_traits_of(p->type)->is_quantized)
+    const presso_type_traits *target = presso_type_traits_of(p->type);
+    if (!target || !target->from_float_ref || (!target->is_quantized && !p->pass->writes_dense))
         return presso_fail(PRESSO_ERR_INVALID_ARG, "the target type must be a quantized type");
     if (calibrate && (!calib || calib->n_seqs <= 0))
         return presso_fail(PRESSO_ERR_INVALID_ARG, "%s needs calibration text", p->pass->name);
@@ -141,7 +146,7 @@ presso_status presso_compress_model(presso_model *m, const presso_calib_set *cal
                 return presso_fail(PRESSO_ERR_INVALID_ARG, "calibration token %d is outside the model's vocabulary "
                                    "(%d); is the tokenizer the model's?", calib->tokens[i], c->vocab_size);
 
-    PRESSO_TRY(compress_tensor(m, &m->token_embd, "token_embd.weight", "token_embd", NULL, p));
+    PRESSO_TRY(compress_tensor(m, &m->token_embd, "token_embd.weight", "token_embd", false, NULL, p));
     if (c->tied_embeddings) m->output = m->token_embd;
 
     presso_llama_state *s = NULL;
@@ -187,7 +192,7 @@ presso_status presso_compress_model(presso_model *m, const presso_calib_set *cal
         for (int i = 0; i < 7 && st == PRESSO_OK; i++) {
             char name[64];
             snprintf(name, sizeof name, "blk.%d.%s.weight", (int)l, bases[i]);
-            st = compress_tensor(m, ts[i], name, bases[i], calibrate ? &cap.stats[points[i]] : NULL, p);
+            st = compress_tensor(m, ts[i], name, bases[i], true, calibrate ? &cap.stats[points[i]] : NULL, p);
         }
         for (int i = 0; i < 4; i++) presso_calib_stats_free(&cap.stats[i]);
         /* the next block's inputs come from this block as compressed */
@@ -204,7 +209,7 @@ presso_status presso_compress_model(presso_model *m, const presso_calib_set *cal
     free(scratch);
     presso_llama_state_free(s);
     if (st == PRESSO_OK && !c->tied_embeddings)
-        st = compress_tensor(m, &m->output, "output.weight", "output", NULL, p);
+        st = compress_tensor(m, &m->output, "output.weight", "output", false, NULL, p);
     p->seconds = presso_now_seconds() - t0;
     return st;
 }

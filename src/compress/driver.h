@@ -9,7 +9,12 @@
  * a pass only sees the block linears — unless an override names another
  * type. (llama.cpp's K-mixes put output in Q6_K; presso keeps one type by
  * default so a table compares methods, not mixes.) token_embd is quantized
- * first, so calibration sees the embeddings the file will hold. */
+ * first, so calibration sees the embeddings the file will hold.
+ *
+ * A pruning pass (pass->writes_dense) may target F32/F16/BF16 as well: the
+ * block linears go through the pass (without statistics when it needs no
+ * calibration, e.g. magnitude); token_embd and output are converted, never
+ * pruned. */
 #ifndef PRESSO_COMPRESS_DRIVER_H
 #define PRESSO_COMPRESS_DRIVER_H
 

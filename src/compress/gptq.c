@@ -1,13 +1,13 @@
 #include "compress/gptq.h"
 
 #include <cblas.h>
-#include <lapacke.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compress/grid.h"
+#include "compress/hessian.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "tensor/quants.h"
@@ -32,20 +32,6 @@ void presso_gptq_order(const double *h, int64_t cols, bool act_order, int64_t *p
         sort_cols = cols;
         qsort(perm, (size_t)cols, sizeof *perm, by_decreasing_diag);
     }
-}
-
-/* Upper Cholesky factor U of H⁻¹ (H⁻¹ = UᵀU), GPTQ's Alg. 1 line 2:
- * Cholesky of H, its inverse, then Cholesky of that. Returns non-zero when H
- * (dampened) is not positive definite. */
-static int inverse_cholesky_upper(double *a, int64_t n) {
-    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, a, (lapack_int)n) != 0) return 1;
-    if (LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, a, (lapack_int)n) != 0) return 1;
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = i + 1; j < n; j++) a[i * n + j] = a[j * n + i];
-    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', (lapack_int)n, a, (lapack_int)n) != 0) return 1;
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < i; j++) a[i * n + j] = 0.0;
-    return 0;
 }
 
 presso_status presso_gptq_quantize(const float *w, int64_t rows, int64_t cols, const double *h, int64_t n_samples,
@@ -79,48 +65,15 @@ presso_status presso_gptq_quantize(const float *w, int64_t rows, int64_t cols, c
                          (long long)cols);
         goto done;
     }
-    /* H = 2XXᵀ/n (the reference implementation's scaling; it leaves the
-     * result unchanged and keeps the dampening relative). A column no sample
-     * ever activated has H_jj = 0: its weights cannot matter to the
-     * calibration output, so GPTQ zeroes them and sets H_jj = 1. */
-    for (int64_t i = 0; i < cols * cols; i++) H[i] = h[i] * (2.0 / (double)n_samples);
-    for (int64_t j = 0; j < cols; j++) {
-        if (!isfinite(H[j * cols + j])) {
-            st = presso_fail(PRESSO_ERR_INVALID_ARG, "GPTQ: the calibration Hessian holds inf or nan");
-            goto done;
-        }
-        if (H[j * cols + j] == 0.0) {
-            H[j * cols + j] = 1.0;
-            dead[j] = true;
-            report->n_dead++;
-        }
-    }
+    /* Dead columns (never activated) are zeroed: they cannot matter to the calibration output. */
+    st = presso_hessian_scale(h, cols, n_samples, "GPTQ", H, dead, &report->n_dead);
+    if (st != PRESSO_OK) goto done;
     presso_gptq_order(H, cols, opts->act_order, perm);
     for (int64_t i = 0; i < cols; i++) inv[perm[i]] = i;
     for (int64_t r = 0; r < rows; r++)
         for (int64_t i = 0; i < cols; i++) W[r * cols + i] = dead[perm[i]] ? 0.0f : w[r * cols + perm[i]];
-    double mean_diag = 0.0;
-    for (int64_t j = 0; j < cols; j++) mean_diag += H[j * cols + j];
-    mean_diag /= (double)cols;
-    double damp = opts->damp;
-    for (;;) {
-        for (int64_t i = 0; i < cols; i++)
-            for (int64_t k = 0; k < cols; k++) A[i * cols + k] = H[perm[i] * cols + perm[k]];
-        for (int64_t i = 0; i < cols; i++) A[i * cols + i] += damp * mean_diag;
-        if (inverse_cholesky_upper(A, cols) == 0) break;
-        const double next = damp > 0 ? damp * 10.0 : 1e-4;
-        if (next > 1.0) {
-            st = presso_fail(PRESSO_ERR_INVALID_ARG, "GPTQ: the Hessian of a %lld-column layer is not positive "
-                             "definite even with dampening %g x mean(diag H); calibrate on more or other text",
-                             (long long)cols, damp);
-            goto done;
-        }
-        presso_log(PRESSO_LOG_INFO, "GPTQ: Hessian not positive definite with dampening %g; retrying with %g", damp,
-                   next);
-        damp = next;
-    }
-    report->damp_used = damp;
-    for (int64_t i = 0; i < cols * cols; i++) U[i] = (float)A[i];
+    st = presso_hessian_inverse_factor(H, cols, perm, opts->damp, "GPTQ", A, U, &report->damp_used);
+    if (st != PRESSO_OK) goto done;
     /* A block's grid is set when its first column comes up in processing order. */
     {
         bool *seen = calloc((size_t)nb, sizeof(bool));

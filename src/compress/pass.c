@@ -2,7 +2,8 @@
 
 #include <string.h>
 
-static const presso_pass *const passes[] = {&presso_pass_rtn, &presso_pass_gptq};
+static const presso_pass *const passes[] = {&presso_pass_rtn, &presso_pass_gptq, &presso_pass_magnitude,
+                                              &presso_pass_wanda, &presso_pass_sparsegpt};
 
 int presso_pass_count(void) { return (int)(sizeof passes / sizeof passes[0]); }
 

@@ -12,12 +12,26 @@
 #include "compress/calib.h"
 #include "presso.h"
 
+/* A per-tensor sparsity: pattern is a glob (fnmatch) on the tensor's name
+ * without ".weight" ("blk.*.ffn_down", "blk.0.attn_?"), or a bare base name
+ * (ffn_down) for every layer. The last matching entry wins. */
+typedef struct {
+    char pattern[64];
+    double sparsity;
+} presso_sparsity_override;
+
 typedef struct {
     presso_type type; /* block type of this tensor's output (the driver's per-tensor choice) */
     double damp;      /* GPTQ: dampening λ, H += λ·mean(diag H)·I (Frantar et al. 2022, §4 step 3) */
     bool act_order;   /* GPTQ: quantize columns by decreasing diag H */
     int block_cols;   /* GPTQ: lazy batch width B; <= 0: 128 */
     int n_threads;
+    /* Pruning passes (magnitude.c, wanda.c, sparsegpt.c; see prune.h). */
+    double sparsity;      /* fraction of each output row's weights set to zero, [0, 1) */
+    int nm_n, nm_m;       /* N:M: at most N non-zeros in each group of M consecutive inputs; 0: unstructured */
+    bool prune_per_layer; /* rank scores over the whole matrix (SparseGPT: over each lazy batch), not per output row */
+    const presso_sparsity_override *sparsity_map; /* per-tensor sparsity (unstructured only) */
+    int n_sparsity_map;
 } presso_pass_opts;
 
 typedef struct {
@@ -42,6 +56,8 @@ typedef struct {
     const char *summary;
     bool needs_calibration;
     presso_pass_run_fn run;
+    bool prunes;       /* a pruning pass (presso prune), not a quantizer (presso quantize) */
+    bool writes_dense; /* also writes F32/F16/BF16 (a quantizer only writes block types) */
 } presso_pass;
 
 /* NULL when no pass has that name. */
@@ -51,6 +67,9 @@ const presso_pass *presso_pass_at(int i);
 
 extern const presso_pass presso_pass_rtn;  /* rtn.c */
 extern const presso_pass presso_pass_gptq; /* gptq.c */
+extern const presso_pass presso_pass_magnitude; /* magnitude.c */
+extern const presso_pass presso_pass_wanda;     /* wanda.c */
+extern const presso_pass presso_pass_sparsegpt; /* sparsegpt.c */
 
 /* --bits/--group/--sym|--asym as a GGUF type: 4 → q4_0 (sym) / q4_1 (asym),
  * 5 → q5_0 / q5_1, 8 → q8_0 (sym only); group 32 (or <= 0, the default).
