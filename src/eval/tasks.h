@@ -22,7 +22,9 @@
  *    divided by the choice's length in bytes.
  * For lambada and mc, tokens follow lm-eval: ctx = tok(context),
  * whole = tok(context + continuation), the continuation's tokens are
- * whole[len(ctx):] (BOS first when the vocabulary adds it). Standard errors
+ * whole[len(ctx):] (BOS first when the vocabulary adds it); where whole
+ * departs from ctx earlier (a tokenizer merging across the boundary), every
+ * choice is scored from the earliest such token. Standard errors
  * are sqrt(p (1 - p) / (n - 1)) (lm-eval's mean_stderr). */
 #ifndef PRESSO_EVAL_TASKS_H
 #define PRESSO_EVAL_TASKS_H

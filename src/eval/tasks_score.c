@@ -111,22 +111,29 @@ static presso_status tokenize_item(const presso_model *m, const presso_task_set 
                  t->kind == PRESSO_TASK_MC ? " " : "");
         st = encode(tok, ctx, "", "", bos, &out->prefix, &out->n_prefix);
     }
-    if (st == PRESSO_OK && out->n_prefix == 0)
-        st = presso_fail(PRESSO_ERR_FORMAT, "the context has no tokens (and the vocabulary adds no BOS)");
+    /* Where tok(ctx + cont) departs from tok(ctx) before len(tok(ctx)) (a
+     * tokenizer whose tokens carry the following space, as tinystories-656k's,
+     * merges the context's last word with the continuation), all choices are
+     * scored from the earliest departure, so they share one context; lm-eval
+     * would score an empty or shifted continuation there. */
+    int64_t shared = out->n_prefix;
     for (int32_t j = 0; st == PRESSO_OK && j < item->n_choices; j++) {
-        int32_t *whole = NULL;
-        int64_t n_whole = 0;
-        st = encode(tok, ctx, moved, item->choices[j], bos, &whole, &n_whole);
-        if (st != PRESSO_OK) break;
-        if (n_whole <= out->n_prefix) {
-            free(whole);
+        st = encode(tok, ctx, moved, item->choices[j], bos, &out->cont[j], &out->n_cont[j]);
+        int64_t k = 0;
+        while (st == PRESSO_OK && k < shared && k < out->n_cont[j] && out->cont[j][k] == out->prefix[k]) k++;
+        shared = k;
+    }
+    if (st == PRESSO_OK && shared == 0)
+        st = presso_fail(PRESSO_ERR_FORMAT, "the context has no tokens before the continuations (and no BOS)");
+    for (int32_t j = 0; st == PRESSO_OK && j < item->n_choices; j++) {
+        if (out->n_cont[j] <= shared) {
             st = presso_fail(PRESSO_ERR_FORMAT, "choice %d adds no token to the context", j);
             break;
         }
-        out->n_cont[j] = n_whole - out->n_prefix;
-        memmove(whole, whole + out->n_prefix, sizeof(int32_t) * (size_t)out->n_cont[j]);
-        out->cont[j] = whole;
+        out->n_cont[j] -= shared;
+        memmove(out->cont[j], out->cont[j] + shared, sizeof(int32_t) * (size_t)out->n_cont[j]);
     }
+    out->n_prefix = shared;
     free(ctx);
     free(moved);
     return st;
