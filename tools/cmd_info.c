@@ -1,10 +1,11 @@
-/* presso info MODEL [--json] */
+/* presso info MODEL [--flops-ctx N] [--json] */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "eval/cost.h"
 #include "tensor/types.h"
 
 static const char *format_name(presso_model_format f) {
@@ -24,8 +25,12 @@ static void add_tensor(type_stats *stats, const presso_tensor *t) {
 int cmd_info(int argc, char **argv) {
     const char *path = NULL, *tokenizer = NULL, *v = NULL;
     bool json = false;
+    int64_t flops_ctx = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_flag(argv[i], NULL, "--json")) json = true;
+        else if (cli_option(argv, argc, &i, NULL, "--flops-ctx", &v)) {
+            if (!cli_int("--flops-ctx", v, 1, 1 << 24, &flops_ctx)) return 2;
+        }
         else if (cli_option(argv, argc, &i, "-z", "--tokenizer", &v)) {
             if (!v) return cli_usage_error("-z needs a path");
             tokenizer = v;
@@ -50,6 +55,11 @@ int cmd_info(int argc, char **argv) {
         for (size_t i = 0; i < 9; i++) add_tensor(stats, all[i]);
     }
     const int64_t params = presso_model_n_params(m), bytes = presso_model_weight_bytes(m);
+    presso_cost cost;
+    if (presso_model_cost(m, (int32_t)flops_ctx, &cost) != PRESSO_OK) {
+        presso_model_free(m);
+        return cli_fail();
+    }
     const double bpw = params ? 8.0 * (double)bytes / (double)params : 0;
     const char *tok = m->tokenizer ? presso_tokenizer_kind_name(m->tokenizer) : "none";
     if (json) {
@@ -74,6 +84,12 @@ int cmd_info(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "n_params", (double)params);
         cJSON_AddNumberToObject(o, "weight_bytes", (double)bytes);
         cJSON_AddNumberToObject(o, "bits_per_weight", bpw);
+        cJSON_AddNumberToObject(o, "n_nonzero", (double)cost.n_nonzero);
+        cJSON_AddNumberToObject(o, "file_bytes", (double)cost.file_bytes);
+        cJSON_AddNumberToObject(o, "ratio_vs_f16", cost.ratio_vs_f16);
+        cJSON_AddNumberToObject(o, "flops_ctx", cost.flops_ctx);
+        cJSON_AddNumberToObject(o, "flops_per_token_dense", cost.flops_dense);
+        cJSON_AddNumberToObject(o, "flops_per_token_effective", cost.flops_effective);
         cJSON *types = cJSON_AddObjectToObject(o, "tensor_types");
         for (int t = 0; t < PRESSO_TYPE_COUNT; t++) {
             if (!stats[t].tensors) continue;
@@ -98,6 +114,11 @@ int cmd_info(int argc, char **argv) {
         printf("parameters   %lld (%.3f M)\n", (long long)params, (double)params / 1e6);
         printf("weights      %lld bytes (%.2f MiB), %.3f bits per weight\n", (long long)bytes,
                (double)bytes / (1024.0 * 1024.0), bpw);
+        printf("non-zero     %lld weights (%.2f%% sparse)\n", (long long)cost.n_nonzero,
+               params ? 100.0 * (double)(params - cost.n_nonzero) / (double)params : 0.0);
+        printf("on disk      %lld bytes; compression vs f16 %.2fx\n", (long long)cost.file_bytes, cost.ratio_vs_f16);
+        printf("FLOPs/token  %.4g dense, %.4g effective (non-zero weights), attention at context %d\n",
+               cost.flops_dense, cost.flops_effective, cost.flops_ctx);
         printf("tensor types\n");
         for (int t = 0; t < PRESSO_TYPE_COUNT; t++)
             if (stats[t].tensors)
