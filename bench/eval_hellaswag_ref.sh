@@ -8,7 +8,8 @@
 #
 # usage: bench/eval_hellaswag_ref.sh [N_TASKS (default 400)]
 # env: PRESSO (CLI, default build/presso), LLAMA_PERPLEXITY (binary),
-#      HS_MODELS (space-separated GGUFs; default stories260K f32 by llama.cpp + SmolLM2 Q4_1),
+#      HS_MODELS (space-separated GGUFs, each optionally MODEL:N_TASKS to
+#        override the count; default stories260K f32 by llama.cpp + SmolLM2 Q4_1),
 #      HS_THREADS (default nproc), HS_CACHE (llama-perplexity logs are kept
 #      there and reused when present: default /tmp/presso-eval-ref),
 #      HS_OUT (default bench/results/eval_hellaswag; writes .json and .md).
@@ -17,17 +18,19 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 shared="$(cd "${PRESSO_SHARED_DIR:-$root/../shared}" && pwd)"
 presso="${PRESSO:-$root/build/presso}"
 lp="${LLAMA_PERPLEXITY:-/tmp/lcpp/llama_cpp_python-0.3.36/vendor/llama.cpp/build/bin/llama-perplexity}"
-n="${1:-400}"
+n_default="${1:-400}"
 threads="${HS_THREADS:-$(nproc)}"
 cache="${HS_CACHE:-/tmp/presso-eval-ref}"
 out="${HS_OUT:-$root/bench/results/eval_hellaswag}"
 data="$shared/data/hellaswag/hellaswag_val.txt"
 models="${HS_MODELS:-$shared/models/stories260K/gguf-by-llama.cpp/stories260K-f32.gguf $HOME/.cache/presso/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
-for f in "$presso" "$lp" "$data" $models; do [ -e "$f" ] || { echo "eval_hellaswag_ref: missing $f" >&2; exit 1; }; done
+for f in "$presso" "$lp" "$data" $(for m in $models; do echo "${m%%:[0-9]*}"; done); do [ -e "$f" ] || { echo "eval_hellaswag_ref: missing $f" >&2; exit 1; }; done
 mkdir -p "$cache" "$(dirname "$out")"
 now() { date +%s.%N; }
 records=()
-for model in $models; do
+for entry in $models; do
+    model="${entry%%:[0-9]*}" n="$n_default"
+    [ "$model" != "$entry" ] && n="${entry##*:}"
     name="$(basename "$model" .gguf)"
     log="$cache/$name.hellaswag$n.log"
     if [ ! -s "$log" ] || ! grep -q "^$n	" "$log"; then
@@ -44,9 +47,9 @@ for model in $models; do
     t1=$(now)
     records+=("$model|$log|$cache/$name.presso$n.json|$(echo "$t1 - $t0" | bc)")
 done
-python3 - "$out" "$n" "$threads" "$(git -C "$root" rev-parse --short HEAD)" "${records[@]}" <<'PY'
+python3 - "$out" "$threads" "$(git -C "$root" rev-parse --short HEAD)" "${records[@]}" <<'PY'
 import json, sys, datetime
-out, n, threads, commit, recs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5:]
+out, threads, commit, recs = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
 rows = []
 for rec in recs:
     model, log, pj, psec = rec.split("|")
