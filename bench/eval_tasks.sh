@@ -8,6 +8,8 @@
 #      EVAL_MODELS (space-separated, each optionally MODEL:LIMIT; default
 #        tinystories-656k and SmolLM2-135M-Instruct Q4_1),
 #      EVAL_TASKS (comma list), EVAL_THREADS (default nproc),
+#      EVAL_MERGE (space-separated JSON files of earlier runs to put in the same
+#        table: `presso eval --json` outputs or this script's .json results),
 #      EVAL_OUT (default bench/results/eval_tasks; writes .json and .md).
 set -eu
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -17,26 +19,30 @@ limit_default="${1:-500}"
 threads="${EVAL_THREADS:-$(nproc)}"
 tasks="${EVAL_TASKS:-hellaswag,lambada,piqa,arc_easy,boolq,copa,openbookqa}"
 out="${EVAL_OUT:-$root/bench/results/eval_tasks}"
-models="${EVAL_MODELS:-$shared/models/tinystories-656k $HOME/.cache/presso/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
+models="${EVAL_MODELS-$shared/models/tinystories-656k $HOME/.cache/presso/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$(dirname "$out")"
 files=()
 i=0
+[ -n "$models" ] || [ -n "${EVAL_MERGE:-}" ] || { echo "eval_tasks: no models" >&2; exit 1; }
 for entry in $models; do
     model="${entry%%:[0-9]*}" limit="$limit_default"
     [ "$model" != "$entry" ] && limit="${entry##*:}"
     [ -e "$model" ] || { echo "eval_tasks: missing $model" >&2; exit 1; }
     echo "presso eval $(basename "$model") --task $tasks --limit $limit ..." >&2
-    "$presso" eval "$model" --task "$tasks" --limit "$limit" -t "$threads" --bench --json >"$tmp/$i.json"
+    nice -n 5 "$presso" eval "$model" --task "$tasks" --limit "$limit" -t "$threads" --bench --json >"$tmp/$i.json"
     files+=("$tmp/$i.json")
     i=$((i + 1))
 done
-python3 - "$out" "$threads" "$(git -C "$root" rev-parse --short HEAD)" "${files[@]}" <<'PY'
+python3 - "$out" "$threads" "$(git -C "$root" rev-parse --short HEAD)" ${files[@]+"${files[@]}"} ${EVAL_MERGE:-} <<'PY'
 import datetime, json, os, sys
 out, threads, commit, files = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
-runs = [json.load(open(f)) for f in files]
-meta = {"threads": threads, "presso_commit": commit,
+runs = []
+for f in files:
+    d = json.load(open(f))
+    runs += d["runs"] if "runs" in d else [d]
+meta = {"threads": threads, "presso_commit": commit, "sources": files,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 json.dump({"meta": meta, "runs": runs}, open(out + ".json.tmp", "w"), indent=2)
 os.replace(out + ".json.tmp", out + ".json")
@@ -62,7 +68,7 @@ md += ["", "- acc: hellaswag by llama-perplexity's rule (mean token log-prob aft
        "± = sqrt(p(1-p)/(n-1)). lambada ppl = exp(-mean target log-likelihood). truncated = contexts cut to the model's context.",
        "- seconds are wall time on a shared 2-core machine under heavy load from other jobs: not a speed figure; "
        "pp/tg measured the same way (128-token prompt, 64 generated, 3 reps).",
-       "- presso %s, threads %d, %s." % (commit, threads, meta["date"])]
+       "- items per task (n) differ by model: chosen to fit the machine's load; threads %d; presso %s; %s." % (threads, commit, meta["date"])]
 open(out + ".md.tmp", "w").write("\n".join(md) + "\n")
 os.replace(out + ".md.tmp", out + ".md")
 print("\n".join(md))

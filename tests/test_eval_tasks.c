@@ -74,7 +74,8 @@ static void test_readers(void) {
     const struct {
         const char *text, *want;
     } bad[] = {
-        {"{\"query\":\"q\",\"choices\":[\"a\",\"b\"],\"gold\":0}\n{\"query\":\"q\",\"choices\":[\"a\",\"b\"],\"gold\":2}\n",
+        {"{\"query\":\"q\",\"choices\":[\"a\",\"b\"],\"gold\":0}\n"
+         "{\"query\":\"q\",\"choices\":[\"a\",\"b\"],\"gold\":2}\n",
          "buf:2: \"gold\" must be an integer index"},
         {"{\"query\":\"q\",\"choices\":[],\"gold\":0}\n", "buf:1: \"choices\" has 0 entries"},
         {"{\"query\":\"q\",\"choices\":[\"a\",3],\"gold\":0}\n", "buf:1: \"choices\" holds an entry"},

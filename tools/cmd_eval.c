@@ -239,11 +239,13 @@ int cmd_eval(int argc, char **argv) {
         free(s);
         cJSON_Delete(o);
     } else if (rc == 0) {
-        printf("| task | n | acc | acc_norm | ppl | skipped | truncated | s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        printf("| task | n | acc | acc_norm | ppl | skipped | truncated | s |\n"
+               "|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (int k = 0; k < n_tasks; k++) {
             const presso_task_result *r = &results[k];
             char norm[64] = "–", ppl[32] = "–";
-            if (sets[k]->kind == PRESSO_TASK_MC) snprintf(norm, sizeof norm, "%.4f ± %.4f", r->acc_norm, r->acc_norm_err);
+            if (sets[k]->kind == PRESSO_TASK_MC)
+                snprintf(norm, sizeof norm, "%.4f ± %.4f", r->acc_norm, r->acc_norm_err);
             if (sets[k]->kind == PRESSO_TASK_LAMBADA) snprintf(ppl, sizeof ppl, "%.3f", r->ppl);
             printf("| %s | %lld | %.4f ± %.4f | %s | %s | %lld | %lld | %.1f |\n", names[k], (long long)r->n, r->acc,
                    r->acc_err, norm, ppl, (long long)sets[k]->n_skipped, (long long)r->n_truncated, r->seconds);
