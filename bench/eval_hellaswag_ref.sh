@@ -4,7 +4,7 @@
 # the same tasks (llama-perplexity draws N tasks with std::mt19937(1); presso
 # eval --limit N draws the same ones, src/eval/tasks_order.c). Compares the
 # final accuracy and, task by task, the running accuracy llama-perplexity
-# prints (equal sequences = the same prediction on every task).
+# prints (from which each task's right/wrong outcome follows).
 #
 # usage: bench/eval_hellaswag_ref.sh [N_TASKS (default 400)]
 # env: PRESSO (CLI, default build/presso), LLAMA_PERPLEXITY (binary),
@@ -12,7 +12,8 @@
 #        override the count; default stories260K f32 by llama.cpp + SmolLM2 Q4_1),
 #      HS_THREADS (default nproc), HS_CACHE (llama-perplexity logs are kept
 #      there and reused when present: default /tmp/presso-eval-ref),
-#      HS_OUT (default bench/results/eval_hellaswag; writes .json and .md).
+#      HS_OUT (default bench/results/eval_hellaswag; writes .json and .md),
+#      HS_REUSE_PRESSO=1 (rebuild the table from presso outputs already in HS_CACHE).
 set -eu
 root="$(cd "$(dirname "$0")/.." && pwd)"
 shared="$(cd "${PRESSO_SHARED_DIR:-$root/../shared}" && pwd)"
@@ -41,11 +42,15 @@ for entry in $models; do
         t1=$(now)
         { cat "$log.tmp"; echo "# seconds $(echo "$t1 - $t0" | bc)"; } >"$log" && rm -f "$log.tmp"
     fi
-    echo "presso eval --task hellaswag --limit $n on $name ..." >&2
-    t0=$(now)
-    "$presso" eval "$model" --task hellaswag --limit "$n" -t "$threads" --json --items >"$cache/$name.presso$n.json"
-    t1=$(now)
-    records+=("$model|$log|$cache/$name.presso$n.json|$(echo "$t1 - $t0" | bc)")
+    pj="$cache/$name.presso$n.json"
+    if [ "${HS_REUSE_PRESSO:-0}" != 1 ] || [ ! -s "$pj" ] || [ ! -s "$pj.seconds" ]; then
+        echo "presso eval --task hellaswag --limit $n on $name ..." >&2
+        t0=$(now)
+        "$presso" eval "$model" --task hellaswag --limit "$n" -t "$threads" --json --items >"$pj"
+        t1=$(now)
+        echo "$t1 - $t0" | bc >"$pj.seconds"
+    fi
+    records+=("$model|$log|$pj|$(cat "$pj.seconds")")
 done
 python3 - "$out" "$threads" "$(git -C "$root" rev-parse --short HEAD)" "${records[@]}" <<'PY'
 import json, sys, datetime
@@ -61,15 +66,18 @@ for rec in recs:
         if line.startswith("# seconds"):
             lsec = float(line.split()[2])
     task = json.load(open(pj))["tasks"][0]
-    correct, same = 0, 0
-    for k, it in enumerate(task["items"]):
-        correct += it["pred"] == it["gold"]
-        if k < len(running) and abs(100.0 * correct / (k + 1) - running[k]) < 1e-4:
-            same += 1
+    # llama-perplexity prints the running accuracy after each task: the
+    # change of its correct count from task k-1 to k says whether task k was
+    # right; compare that with presso's prediction on the same task.
+    same, prev = 0, 0
+    for k, it in enumerate(task["items"][:len(running)]):
+        count = round(running[k] * (k + 1) / 100.0)
+        same += (count - prev == 1) == (it["pred"] == it["gold"])
+        prev = count
     rows.append({"model": model, "n_tasks": task["n"], "presso_acc": 100 * task["acc"],
                  "presso_acc_err": 100 * task["acc_err"], "llamacpp_acc": running[-1] if running else None,
                  "diff_points": 100 * task["acc"] - running[-1] if running else None,
-                 "tasks_with_equal_running_acc": same, "llamacpp_tasks": len(running),
+                 "tasks_with_same_outcome": same, "llamacpp_tasks": len(running),
                  "presso_seconds": float(psec), "llamacpp_seconds": lsec})
 meta = {"what": "HellaSwag acc (llama.cpp rule: mean log-prob of the tokens after the common prefix, argmax) "
                 "presso eval vs llama-perplexity --hellaswag, same GGUF, same randomized tasks",
@@ -79,12 +87,12 @@ tmp = out + ".json.tmp"
 json.dump({"meta": meta, "rows": rows}, open(tmp, "w"), indent=2)
 import os
 os.replace(tmp, out + ".json")
-md = ["| model | tasks | presso acc % | llama-perplexity acc % | diff (points) | tasks with equal running acc | presso s | llama.cpp s |",
+md = ["| model | tasks | presso acc % | llama-perplexity acc % | diff (points) | tasks with the same outcome (right/wrong) | presso s | llama.cpp s |",
       "|---|---:|---:|---:|---:|---:|---:|---:|"]
 for r in rows:
     md.append("| %s | %d | %.2f ± %.2f | %.2f | %+.2f | %d / %d | %.0f | %s |" % (
         os.path.basename(r["model"]), r["n_tasks"], r["presso_acc"], r["presso_acc_err"], r["llamacpp_acc"],
-        r["diff_points"], r["tasks_with_equal_running_acc"], r["llamacpp_tasks"], r["presso_seconds"],
+        r["diff_points"], r["tasks_with_same_outcome"], r["llamacpp_tasks"], r["presso_seconds"],
         "%.0f" % r["llamacpp_seconds"] if r["llamacpp_seconds"] else "n/a"))
 md.append("")
 md.append("- Rule (llama.cpp tools/perplexity/perplexity.cpp, hellaswag_score): tokenize context + \" \" + ending with BOS; "
