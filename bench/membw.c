@@ -7,6 +7,7 @@
  *   membw [MiB=1024] [threads...=1 2]        prints one JSON object
  *
  * A bench tool (built by bench/run_bench.sh), not part of the library. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
 #include <omp.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -41,5 +41,6 @@ int cmd_report(int argc, char **argv);
 /* `presso prune --method structured` (cmd_prune_structured.c). */
 int cmd_prune_structured(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

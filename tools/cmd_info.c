@@ -1,4 +1,4 @@
-/* presso info MODEL [--json] */
+/* presso info MODEL [--flops-ctx N] [--json] */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "tensor/nonzero.h"
 #include "tensor/sparse.h"
+#include "eval/cost.h"
 #include "tensor/types.h"
 
 static const char *format_name(presso_model_format f) {
@@ -60,8 +61,12 @@ static presso_status add_tensor(type_stats *stats, type_stats *roles, int role, 
 int cmd_info(int argc, char **argv) {
     const char *path = NULL, *tokenizer = NULL, *v = NULL;
     bool json = false;
+    int64_t flops_ctx = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_flag(argv[i], NULL, "--json")) json = true;
+        else if (cli_option(argv, argc, &i, NULL, "--flops-ctx", &v)) {
+            if (!cli_int("--flops-ctx", v, 1, 1 << 24, &flops_ctx)) return 2;
+        }
         else if (cli_option(argv, argc, &i, "-z", "--tokenizer", &v)) {
             if (!v) return cli_usage_error("-z needs a path");
             tokenizer = v;
@@ -94,6 +99,11 @@ int cmd_info(int argc, char **argv) {
     int64_t nonzero = 0;
     for (int t = 0; t < N_SLOTS; t++) nonzero += stats[t].nonzero;
     const int64_t params = presso_model_n_params(m), bytes = presso_model_weight_bytes(m);
+    presso_cost cost;
+    if (presso_model_cost(m, (int32_t)flops_ctx, &cost) != PRESSO_OK) {
+        presso_model_free(m);
+        return cli_fail();
+    }
     const double bpw = params ? 8.0 * (double)bytes / (double)params : 0;
     const char *tok = m->tokenizer ? presso_tokenizer_kind_name(m->tokenizer) : "none";
     if (json) {
@@ -120,6 +130,11 @@ int cmd_info(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "bits_per_weight", bpw);
         cJSON_AddNumberToObject(o, "n_nonzero", (double)nonzero);
         cJSON_AddNumberToObject(o, "sparsity", params ? 1.0 - (double)nonzero / (double)params : 0.0);
+        cJSON_AddNumberToObject(o, "file_bytes", (double)cost.file_bytes);
+        cJSON_AddNumberToObject(o, "ratio_vs_f16", cost.ratio_vs_f16);
+        cJSON_AddNumberToObject(o, "flops_ctx", cost.flops_ctx);
+        cJSON_AddNumberToObject(o, "flops_per_token_dense", cost.flops_dense);
+        cJSON_AddNumberToObject(o, "flops_per_token_effective", cost.flops_effective);
         cJSON *types = cJSON_AddObjectToObject(o, "tensor_types");
         for (int t = 0; t < N_SLOTS; t++) {
             if (!stats[t].tensors) continue;
@@ -159,6 +174,9 @@ int cmd_info(int argc, char **argv) {
                (double)bytes / (1024.0 * 1024.0), bpw);
         printf("non-zero     %lld (sparsity %.2f%%)\n", (long long)nonzero,
                params ? 100.0 * (1.0 - (double)nonzero / (double)params) : 0.0);
+        printf("on disk      %lld bytes; compression vs f16 %.2fx\n", (long long)cost.file_bytes, cost.ratio_vs_f16);
+        printf("FLOPs/token  %.4g dense, %.4g effective (non-zero weights), attention at context %d\n",
+               cost.flops_dense, cost.flops_effective, cost.flops_ctx);
         printf("tensor types\n");
         for (int t = 0; t < N_SLOTS; t++) {
             if (!stats[t].tensors) continue;

@@ -10,9 +10,10 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
-    {"info", cmd_info, "MODEL: architecture, shapes, tensor types, parameters, bytes, bits per weight"},
+    {"info", cmd_info, "MODEL [--flops-ctx N]: architecture, shapes, tensor types, parameters (non-zero), bytes, bits/weight, FLOPs/token"},
     {"generate", cmd_generate, "MODEL [-z TOK] [-p PROMPT] [--chat [--system S]] [-n N] [--temp T] [--top-p P] [--top-k K] [--seed S]"},
     {"ppl", cmd_ppl, "MODEL -f TEXT [-c CTX] [--protocol llamacpp|strided] [--stride S] [--chunks N]"},
+    {"eval", cmd_eval, "MODEL --task hellaswag|lambada|piqa|...|mc [--data FILE] [--limit N] [--bench]: zero-shot accuracy + cost"},
     {"bench", cmd_bench, "MODEL [-t THREADS] [-p 128] [-n 64] [-r REPS]: tokens/s and peak memory"},
     {"synth", cmd_synth, "--dim D --hidden H --layers L --heads NH --kv-heads NKV --vocab V -o OUT.gguf"},
     {"convert", cmd_convert, "IN OUT.gguf --type f32|f16|bf16|q8_0|q4_0|... [--sparse 2:4 [--magnitude]]: write a GGUF"},

@@ -94,6 +94,14 @@ void presso_llama_state_free(presso_llama_state *s) {
 
 void presso_llama_state_reset(presso_llama_state *s) { s->n_past = 0; }
 int32_t presso_llama_state_n_past(const presso_llama_state *s) { return s->n_past; }
+
+presso_status presso_llama_state_rewind(presso_llama_state *s, int32_t n_past) {
+    if (n_past < 0 || n_past > s->n_past)
+        return presso_fail(PRESSO_ERR_INVALID_ARG, "cannot rewind the cache from %d to %d positions", s->n_past,
+                           n_past);
+    s->n_past = n_past; /* later tokens overwrite the dropped positions' keys and values */
+    return PRESSO_OK;
+}
 int32_t presso_llama_state_n_ctx(const presso_llama_state *s) { return s->n_ctx; }
 
 /* RMSNorm (Zhang & Sennrich 2019): y = x / sqrt(mean(x²) + eps) * w. */

@@ -19,6 +19,9 @@ void presso_llama_state_free(presso_llama_state *s);
 /* Empties the KV cache (the next token is at position 0). */
 void presso_llama_state_reset(presso_llama_state *s);
 int32_t presso_llama_state_n_past(const presso_llama_state *s);
+/* Drops the cached positions n_past.. (keeps 0..n_past-1): scoring several
+ * continuations of one shared prefix runs the prefix once. */
+presso_status presso_llama_state_rewind(presso_llama_state *s, int32_t n_past);
 int32_t presso_llama_state_n_ctx(const presso_llama_state *s);
 
 /* Runs n tokens at positions n_past .. n_past+n-1 and appends them to the
