@@ -11,11 +11,12 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"info", cmd_info, "MODEL: architecture, shapes, tensor types, parameters, bytes, bits per weight"},
-    {"generate", cmd_generate, "MODEL [-z TOK] [-p PROMPT] [--chat [--system S]] [-n N] [--temp T] [--top-p P] [--top-k K] [--seed S]"},
-    {"ppl", cmd_ppl, "MODEL -f TEXT [-c CTX] [--protocol llamacpp|strided] [--stride S] [--chunks N]"},
-    {"bench", cmd_bench, "MODEL [-t THREADS] [-p 128] [-n 64] [-r REPS]: tokens/s and peak memory"},
+    {"generate", cmd_generate, "MODEL [-z TOK] [-p PROMPT] [--chat [--system S]] [-n N] [--temp T] [--top-p P] [--top-k K] [--seed S] [--prompt-file P]"},
+    {"ppl", cmd_ppl, "MODEL -f TEXT [-c CTX] [--protocol llamacpp|strided] [--stride S] [--chunks N] [--prompt-file P] [--hard-prompt T]"},
+    {"bench", cmd_bench, "MODEL [-t THREADS] [-p 128] [-n 64] [-r REPS] [--prompt-file P]: tokens/s and peak memory"},
     {"synth", cmd_synth, "--dim D --hidden H --layers L --heads NH --kv-heads NKV --vocab V -o OUT.gguf"},
     {"convert", cmd_convert, "IN OUT.gguf --type f32|f16|bf16|q8_0|q4_0|...: write a GGUF llama.cpp runs"},
+    {"tune-prompt", cmd_tune_prompt, "MODEL --calib TEXT -o PROMPT.bin [--teacher T] [--tokens K] [--steps N] [--mode prompt|prefix]: learn a soft prompt (CTP)"},
     {"quantize", cmd_quantize, "IN OUT.gguf --method rtn|gptq --type q4_0|... [--calib TEXT]: post-training quantization"},
 };
 
@@ -23,7 +24,7 @@ static void usage(FILE *f) {
     fprintf(f, "presso %s — compress, measure and run llama-family models\n\nusage: presso COMMAND [options]\n\n",
             "0.1.0");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nEvery command takes -t THREADS and --json (machine-readable output).\n"
                "MODEL is a llama2.c .bin, a .gguf, or a Hugging Face directory (config.json + safetensors).\n");
 }

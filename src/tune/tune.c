@@ -64,7 +64,7 @@ static presso_status run_init(run_ctx *r, const presso_model *m, const presso_mo
 /* Loss of one window seq [L] with prompt pr (NULL: none) in front; with
  * want_grad, adds scale·∂loss/∂prompt into r->grad. Returns the summed
  * per-token loss and the number of scored tokens (targets seq[1..L-1]). */
-static presso_status seq_loss(run_ctx *r, const presso_prompt *pr, const int32_t *seq, int32_t L,
+static presso_status seq_loss(run_ctx *r, const presso_prompt *pr, const int32_t *seq, int32_t L, int32_t first_scored,
                               presso_loss_kind kind, float kd_weight, bool want_grad, float scale, double *sum,
                               int64_t *count) {
     const presso_model *m = r->m;
@@ -82,7 +82,7 @@ static presso_status seq_loss(run_ctx *r, const presso_prompt *pr, const int32_t
         presso_llama_state_reset(r->teacher);
         PRESSO_TRY(presso_llama_forward(r->teacher, seq, L, r->tlogits, 0));
     }
-    for (int32_t j = 0; j + 1 < L; j++) {
+    for (int32_t j = want_grad ? 0 : first_scored; j + 1 < L; j++) {
         *sum += presso_loss_row(kind, kd_weight, r->logits + (int64_t)j * V, need_teacher ? r->tlogits + (int64_t)j * V : NULL,
                                 seq[j + 1], (int32_t)V, scale, want_grad ? r->dlogits + (int64_t)j * V : NULL);
         (*count)++;
@@ -103,8 +103,8 @@ static presso_status eval_windows(run_ctx *r, const presso_prompt *pr, const pre
     double sum = 0.0;
     int64_t count = 0;
     for (int32_t i = 0; i < c->n_seqs; i++)
-        PRESSO_TRY(seq_loss(r, pr, c->tokens + (int64_t)i * c->seq_len, c->seq_len, PRESSO_LOSS_CE, 0.0f, false, 1.0f,
-                            &sum, &count));
+        PRESSO_TRY(seq_loss(r, pr, c->tokens + (int64_t)i * c->seq_len, c->seq_len, c->seq_len / 2, PRESSO_LOSS_CE,
+                            0.0f, false, 1.0f, &sum, &count));
     *loss = count ? sum / (double)count : NAN;
     return PRESSO_OK;
 }
@@ -184,7 +184,7 @@ presso_status presso_tune_prompt(const presso_model *m, const presso_tune_params
                                  presso_tune_result *res) {
     *out = NULL;
     memset(res, 0, sizeof *res);
-    res->initial_eval_loss = res->best_eval_loss = NAN;
+    res->base_eval_loss = res->initial_eval_loss = res->best_eval_loss = NAN;
     PRESSO_TRY(check_params(m, p));
     presso_prompt *pr = NULL, *best = NULL;
     PRESSO_TRY(presso_prompt_new(m, p->mode, p->k, &pr));
@@ -212,7 +212,8 @@ presso_status presso_tune_prompt(const presso_model *m, const presso_tune_params
     double train_seconds = 0.0;
     if (st == PRESSO_OK) memcpy(best->data, pr->data, sizeof(float) * (size_t)n_params);
     if (st == PRESSO_OK && evaluating) {
-        st = eval_windows(&r, pr, p->eval, &res->initial_eval_loss);
+        st = eval_windows(&r, NULL, p->eval, &res->base_eval_loss);
+        if (st == PRESSO_OK) st = eval_windows(&r, pr, p->eval, &res->initial_eval_loss);
         res->best_eval_loss = res->initial_eval_loss;
         if (st == PRESSO_OK && p->progress) {
             presso_tune_progress pg = {.step = 0, .steps = p->steps, .is_eval = true,
@@ -238,7 +239,7 @@ presso_status presso_tune_prompt(const presso_model *m, const presso_tune_params
                 cursor = 0;
             }
             const int32_t *seq = train->tokens + (int64_t)order[cursor++] * L;
-            st = seq_loss(&r, pr, seq, L, p->loss, p->kd_weight, true, scale, &sum, &count);
+            st = seq_loss(&r, pr, seq, L, 0, p->loss, p->kd_weight, true, scale, &sum, &count);
         }
         if (st != PRESSO_OK) break;
         const double gnorm = presso_clip_grad_norm(r.grad, n_params, p->clip);

@@ -22,7 +22,7 @@ typedef struct {
     bool is_eval;          /* an evaluation line, not a training step */
     double loss, lr, grad_norm;
     double tokens_per_s, eta_s;
-    double eval_loss, eval_ppl; /* is_eval: mean text CE on the held-out windows and its exp */
+    double eval_loss, eval_ppl; /* is_eval: mean CE of the second halves of the held-out windows, and its exp */
     bool improved;              /* is_eval: a new best (the kept prompt) */
 } presso_tune_progress;
 
@@ -50,6 +50,7 @@ typedef struct {
     int32_t steps_done, best_step;
     bool early_stopped;
     double final_loss;                   /* mean loss of the last step */
+    double base_eval_loss;               /* held-out loss without any prompt */
     double initial_eval_loss, best_eval_loss; /* NAN without evaluation */
     double seconds, tokens_per_s;        /* training text tokens (student forwards) per second */
     int64_t tokens_seen;
@@ -60,8 +61,10 @@ typedef struct {
 presso_status presso_tune_prompt(const presso_model *m, const presso_tune_params *p, presso_prompt **out,
                                  presso_tune_result *result);
 
-/* Mean next-token CE of the text tokens of the windows of c with prompt p
- * (NULL: none) in front, through the gradient forward. */
+/* Mean next-token CE of the second half of each window of c (the tokens
+ * llama-perplexity scores, with at least half a window of context) with
+ * prompt p (NULL: none) in front, through the gradient forward. The
+ * held-out loss of training is this. */
 presso_status presso_tune_eval_loss(const presso_model *m, const presso_prompt *p, const presso_calib_set *c,
                                     int n_threads, double *loss);
 
