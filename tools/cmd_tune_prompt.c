@@ -140,7 +140,8 @@ int cmd_tune_prompt(int argc, char **argv) {
         rc = cli_usage_error("%s: the model has no tokenizer; pass one with -z", path);
         goto done;
     }
-    if (teacher_path && (rc = cli_open_model(teacher_path, tokenizer, &teacher)) != 0) goto done;
+    /* The teacher only gives logits: its own tokenizer (if any) is not used, -z is the student's. */
+    if (teacher_path && (rc = cli_open_model(teacher_path, NULL, &teacher)) != 0) goto done;
     if (seq + k > m->config.max_seq_len) {
         rc = cli_usage_error("--seq %lld + --tokens %lld exceed the model's context %d", (long long)seq, (long long)k,
                              m->config.max_seq_len);
