@@ -223,20 +223,20 @@ static void check_linear(presso_type type, int nt) {
 
 static void check_losses(void) {
     enum { V = 40 };
-    float z[V], zt[V], dz[V];
+    float z[V], zt[V], dz[V], work[2 * V];
     randn(z, V, 2.0f);
     randn(zt, V, 2.0f);
     const presso_loss_kind kinds[] = {PRESSO_LOSS_CE, PRESSO_LOSS_KD_FWD, PRESSO_LOSS_KD_REV, PRESSO_LOSS_MIX};
     for (int kk = 0; kk < 4; kk++) {
-        presso_loss_row(kinds[kk], 0.3f, z, zt, 7, V, 1.0f, dz);
+        presso_loss_row(kinds[kk], 0.3f, z, zt, 7, V, 1.0f, dz, work);
         double fd[V], an[V];
         const float eps = 1e-2f;
         for (int i = 0; i < V; i++) {
             const float keep = z[i];
             z[i] = keep + eps;
-            const double lp = presso_loss_row(kinds[kk], 0.3f, z, zt, 7, V, 1.0f, NULL);
+            const double lp = presso_loss_row(kinds[kk], 0.3f, z, zt, 7, V, 1.0f, NULL, work);
             z[i] = keep - eps;
-            const double lm = presso_loss_row(kinds[kk], 0.3f, z, zt, 7, V, 1.0f, NULL);
+            const double lm = presso_loss_row(kinds[kk], 0.3f, z, zt, 7, V, 1.0f, NULL, work);
             z[i] = keep;
             fd[i] = (lp - lm) / (2.0 * eps);
             an[i] = dz[i];
@@ -245,15 +245,15 @@ static void check_losses(void) {
         CHECK_MSG(e < 1e-3, "loss %s rel err %.3g", presso_loss_name(kinds[kk]), e);
     }
     /* KL of a distribution with itself is 0, and so is its gradient. */
-    CHECK_NEAR(presso_loss_row(PRESSO_LOSS_KD_FWD, 0, z, z, 0, V, 1.0f, dz), 0.0, 1e-9);
-    CHECK_NEAR(presso_loss_row(PRESSO_LOSS_KD_REV, 0, z, z, 0, V, 1.0f, dz), 0.0, 1e-9);
+    CHECK_NEAR(presso_loss_row(PRESSO_LOSS_KD_FWD, 0, z, z, 0, V, 1.0f, dz, work), 0.0, 1e-9);
+    CHECK_NEAR(presso_loss_row(PRESSO_LOSS_KD_REV, 0, z, z, 0, V, 1.0f, dz, work), 0.0, 1e-9);
     double mx = 0;
     for (int i = 0; i < V; i++) mx = fmax(mx, fabs(dz[i]));
     CHECK(mx < 1e-7);
     /* CE = -log softmax */
     double lse = 0;
     for (int i = 0; i < V; i++) lse += exp(z[i]);
-    CHECK_NEAR(presso_loss_row(PRESSO_LOSS_CE, 0, z, NULL, 3, V, 1.0f, NULL), log(lse) - z[3], 1e-6);
+    CHECK_NEAR(presso_loss_row(PRESSO_LOSS_CE, 0, z, NULL, 3, V, 1.0f, NULL, work), log(lse) - z[3], 1e-6);
 }
 
 static void check_adamw(void) {
@@ -289,7 +289,7 @@ typedef struct {
     presso_grad_state *g;
     int32_t k, L, P; /* prompt rows, text tokens, prefix positions */
     const int32_t *tokens;
-    float *x, *logits, *dlogits;
+    float *x, *logits, *dlogits, *work;
     const float *pre_k, *pre_v;
 } model_case;
 
@@ -305,7 +305,7 @@ static double model_loss(model_case *mc, const float *prompt, bool grad) {
     const float scale = 1.0f / (float)(mc->L - 1);
     for (int32_t j = 0; j + 1 < mc->L; j++)
         sum += presso_loss_row(PRESSO_LOSS_CE, 0, mc->logits + j * V, NULL, mc->tokens[j + 1], (int32_t)V, scale,
-                               grad ? mc->dlogits + j * V : NULL);
+                               grad ? mc->dlogits + j * V : NULL, mc->work);
     if (grad) memset(mc->dlogits + (int64_t)(mc->L - 1) * V, 0, sizeof(float) * (size_t)V);
     return sum / (mc->L - 1);
 }
@@ -330,6 +330,7 @@ static void check_model(const char *label, const char *path, const char *tok_pat
     mc.x = malloc(sizeof(float) * (size_t)((k + L) * dim));
     mc.logits = malloc(sizeof(float) * (size_t)(L * V));
     mc.dlogits = malloc(sizeof(float) * (size_t)(L * V));
+    mc.work = malloc(sizeof(float) * (size_t)(2 * V));
     float *dx = malloc(sizeof(float) * (size_t)((k + L) * dim));
     float *dpk = calloc((size_t)n_pre, sizeof(float)), *dpv = calloc((size_t)n_pre, sizeof(float));
     /* A prompt of real embedding rows; a prefix of the model's own keys/values
@@ -425,6 +426,7 @@ static void check_model(const char *label, const char *path, const char *tok_pat
     free(mc.x);
     free(mc.logits);
     free(mc.dlogits);
+    free(mc.work);
     free(dx);
     free(dpk);
     free(dpv);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "tensor/kernels.h"
 #include "tensor/matmul.h"
 #include "tensor/types.h"
 
@@ -189,14 +190,11 @@ void presso_grad_swiglu_bwd(const float *gate, const float *up, const float *dh,
 }
 
 /* Softmax probabilities of query row t (head h) over key rows 0..n_keys-1. */
-static void attn_probs(const float *q, const float *k, int64_t kv_dim, int64_t hd, int32_t n_keys, float scale,
-                       float *p) {
+static void attn_probs(const presso_kernels *kern, const float *q, const float *k, int64_t kv_dim, int64_t hd,
+                       int32_t n_keys, float scale, float *p) {
     float max = -INFINITY;
     for (int32_t j = 0; j < n_keys; j++) {
-        const float *kr = k + (int64_t)j * kv_dim;
-        float d = 0.0f;
-        for (int64_t i = 0; i < hd; i++) d += q[i] * kr[i];
-        p[j] = d * scale;
+        p[j] = kern->dot_f32(q, k + (int64_t)j * kv_dim, hd) * scale;
         if (p[j] > max) max = p[j];
     }
     float sum = 0.0f;
@@ -214,19 +212,17 @@ void presso_grad_attention_fwd(const presso_llama_config *c, const float *q, con
     const int32_t group = c->n_heads / c->n_kv_heads, n_keys_max = n_prefix + n;
     const float scale = 1.0f / sqrtf((float)hd);
     const int64_t work = (int64_t)n * c->n_heads;
+    const presso_kernels *kern = presso_kernels_active();
 #pragma omp parallel for num_threads(n_threads) schedule(static) if (work * n_keys_max * hd >= (1 << 20))
     for (int64_t w = 0; w < work; w++) {
         const int32_t t = (int32_t)(w / c->n_heads), h = (int32_t)(w % c->n_heads);
         const int64_t kv_off = (int64_t)(h / group) * hd;
         float *p = scratch + (int64_t)omp_get_thread_num() * 2 * n_keys_max;
         const int32_t n_keys = n_prefix + t + 1;
-        attn_probs(q + t * q_dim + h * hd, k + kv_off, kv_dim, hd, n_keys, scale, p);
+        attn_probs(kern, q + t * q_dim + h * hd, k + kv_off, kv_dim, hd, n_keys, scale, p);
         float *o = out + t * q_dim + h * hd;
         memset(o, 0, sizeof(float) * (size_t)hd);
-        for (int32_t j = 0; j < n_keys; j++) {
-            const float *vr = v + (int64_t)j * kv_dim + kv_off;
-            for (int64_t i = 0; i < hd; i++) o[i] += p[j] * vr[i];
-        }
+        for (int32_t j = 0; j < n_keys; j++) kern->axpy_f32(p[j], v + (int64_t)j * kv_dim + kv_off, o, hd);
     }
 }
 
@@ -236,6 +232,7 @@ void presso_grad_attention_bwd(const presso_llama_config *c, const float *q, con
     const int64_t hd = c->head_dim, kv_dim = (int64_t)c->n_kv_heads * hd, q_dim = (int64_t)c->n_heads * hd;
     const int32_t group = c->n_heads / c->n_kv_heads, n_keys_max = n_prefix + n;
     const float scale = 1.0f / sqrtf((float)hd);
+    const presso_kernels *kern = presso_kernels_active();
     memset(dk, 0, sizeof(float) * (size_t)(n_keys_max * kv_dim));
     memset(dv, 0, sizeof(float) * (size_t)(n_keys_max * kv_dim));
     /* One thread per KV head: the query heads of a group write the same dk/dv
@@ -248,31 +245,23 @@ void presso_grad_attention_bwd(const presso_llama_config *c, const float *q, con
             for (int32_t t = 0; t < n; t++) {
                 const int32_t n_keys = n_prefix + t + 1;
                 const float *qr = q + t * q_dim + h * hd, *dor = dout + t * q_dim + h * hd;
-                attn_probs(qr, k + kv_off, kv_dim, hd, n_keys, scale, p);
+                attn_probs(kern, qr, k + kv_off, kv_dim, hd, n_keys, scale, p);
                 /* out = Σ_j p_j v_j: dv_j += p_j dout, dp_j = dout·v_j; softmax:
                  * ds_j = p_j (dp_j − Σ_i p_i dp_i); s_j = scale q·k_j. */
                 float sum = 0.0f;
                 for (int32_t j = 0; j < n_keys; j++) {
-                    const float *vr = v + (int64_t)j * kv_dim + kv_off;
-                    float *dvr = dv + (int64_t)j * kv_dim + kv_off;
-                    float d = 0.0f;
-                    for (int64_t i = 0; i < hd; i++) {
-                        d += dor[i] * vr[i];
-                        dvr[i] += p[j] * dor[i];
-                    }
-                    dp[j] = d;
-                    sum += p[j] * d;
+                    const int64_t off = (int64_t)j * kv_dim + kv_off;
+                    dp[j] = kern->dot_f32(dor, v + off, hd);
+                    kern->axpy_f32(p[j], dor, dv + off, hd);
+                    sum += p[j] * dp[j];
                 }
                 float *dqr = dq + t * q_dim + h * hd;
                 memset(dqr, 0, sizeof(float) * (size_t)hd);
                 for (int32_t j = 0; j < n_keys; j++) {
                     const float ds = p[j] * (dp[j] - sum) * scale;
-                    const float *kr = k + (int64_t)j * kv_dim + kv_off;
-                    float *dkr = dk + (int64_t)j * kv_dim + kv_off;
-                    for (int64_t i = 0; i < hd; i++) {
-                        dqr[i] += ds * kr[i];
-                        dkr[i] += ds * qr[i];
-                    }
+                    const int64_t off = (int64_t)j * kv_dim + kv_off;
+                    kern->axpy_f32(ds, k + off, dqr, hd);
+                    kern->axpy_f32(ds, qr, dk + off, hd);
                 }
             }
     }

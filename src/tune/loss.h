@@ -17,8 +17,9 @@ presso_status presso_loss_from_name(const char *name, presso_loss_kind *out);
 
 /* Loss of one row: student logits z [vocab], the target token (CE, mix) and
  * the teacher's logits zt [vocab] (KD, mix; NULL for CE). dz (may be NULL)
- * receives scale · dloss/dz. kd_weight is w of the mix. */
+ * receives scale · dloss/dz. kd_weight is w of the mix. work: 2·vocab
+ * floats of scratch (the two softmaxes). */
 double presso_loss_row(presso_loss_kind kind, float kd_weight, const float *z, const float *zt, int32_t target,
-                       int32_t vocab, float scale, float *dz);
+                       int32_t vocab, float scale, float *dz, float *work);
 
 #endif

@@ -19,8 +19,15 @@ typedef struct {
     int32_t L, k;
     presso_grad_state *g;
     presso_llama_state *teacher; /* NULL without distillation */
-    float *x, *dx, *logits, *tlogits, *dlogits, *grad;
+    float *x, *dx, *logits, *tlogits, *dlogits, *grad, *work;
+    /* The teacher's logits of every training window, computed once, when
+     * they fit PRESSO_TUNE_TEACHER_CACHE_BYTES (else on the fly each time). */
+    float *tcache;
+    bool *tcached;
+    int32_t n_cache;
 } run_ctx;
+
+#define PRESSO_TUNE_TEACHER_CACHE_BYTES ((int64_t)512 << 20)
 
 static void run_free(run_ctx *r) {
     presso_grad_state_free(r->g);
@@ -31,10 +38,13 @@ static void run_free(run_ctx *r) {
     free(r->tlogits);
     free(r->dlogits);
     free(r->grad);
+    free(r->work);
+    free(r->tcache);
+    free(r->tcached);
 }
 
 static presso_status run_init(run_ctx *r, const presso_model *m, const presso_model *teacher, presso_prompt_mode mode,
-                              int32_t k, int32_t L, int64_t n_params, int n_threads) {
+                              int32_t k, int32_t L, int64_t n_params, int32_t n_windows, int n_threads) {
     memset(r, 0, sizeof *r);
     r->m = m;
     r->L = L;
@@ -54,7 +64,13 @@ static presso_status run_init(run_ctx *r, const presso_model *m, const presso_mo
     r->tlogits = teacher ? malloc(sizeof(float) * (size_t)(L * V)) : NULL;
     r->dlogits = malloc(sizeof(float) * (size_t)(L * V));
     r->grad = calloc((size_t)(n_params > 0 ? n_params : 1), sizeof(float));
-    if (!r->x || !r->dx || !r->logits || (teacher && !r->tlogits) || !r->dlogits || !r->grad) {
+    r->work = malloc(sizeof(float) * (size_t)(2 * V));
+    if (teacher && n_windows > 0 && (int64_t)n_windows * L * V * (int64_t)sizeof(float) <= PRESSO_TUNE_TEACHER_CACHE_BYTES) {
+        r->tcache = malloc(sizeof(float) * (size_t)n_windows * (size_t)(L * V));
+        r->tcached = calloc((size_t)n_windows, sizeof(bool));
+        r->n_cache = r->tcache && r->tcached ? n_windows : 0; /* no room: compute on the fly */
+    }
+    if (!r->x || !r->dx || !r->logits || (teacher && !r->tlogits) || !r->dlogits || !r->grad || !r->work) {
         run_free(r);
         return presso_fail(PRESSO_ERR_NOMEM, "out of memory for training buffers (%d tokens)", L);
     }
@@ -64,7 +80,8 @@ static presso_status run_init(run_ctx *r, const presso_model *m, const presso_mo
 /* Loss of one window seq [L] with prompt pr (NULL: none) in front; with
  * want_grad, adds scale·∂loss/∂prompt into r->grad. Returns the summed
  * per-token loss and the number of scored tokens (targets seq[1..L-1]). */
-static presso_status seq_loss(run_ctx *r, const presso_prompt *pr, const int32_t *seq, int32_t L, int32_t first_scored,
+static presso_status seq_loss(run_ctx *r, const presso_prompt *pr, const int32_t *seq, int32_t window, int32_t L,
+                              int32_t first_scored,
                               presso_loss_kind kind, float kd_weight, bool want_grad, float scale, double *sum,
                               int64_t *count) {
     const presso_model *m = r->m;
@@ -77,14 +94,20 @@ static presso_status seq_loss(run_ctx *r, const presso_prompt *pr, const int32_t
     const float *pre_v = prefix ? pr->data + (int64_t)pr->n_layers * pr->k * pr->kv_dim : NULL;
     PRESSO_TRY(presso_grad_forward(r->g, r->x, k + L, pre_k, pre_v, n_pre, r->logits, k));
     const bool need_teacher = kind != PRESSO_LOSS_CE;
+    const float *tl = r->tlogits;
     if (need_teacher) {
         if (!r->teacher) return presso_fail(PRESSO_ERR_INVALID_ARG, "loss %s needs a teacher model", presso_loss_name(kind));
-        presso_llama_state_reset(r->teacher);
-        PRESSO_TRY(presso_llama_forward(r->teacher, seq, L, r->tlogits, 0));
+        const bool cacheable = window >= 0 && window < r->n_cache;
+        if (cacheable) tl = r->tcache + (int64_t)window * L * V;
+        if (!cacheable || !r->tcached[window]) {
+            presso_llama_state_reset(r->teacher);
+            PRESSO_TRY(presso_llama_forward(r->teacher, seq, L, (float *)tl, 0));
+            if (cacheable) r->tcached[window] = true;
+        }
     }
     for (int32_t j = want_grad ? 0 : first_scored; j + 1 < L; j++) {
-        *sum += presso_loss_row(kind, kd_weight, r->logits + (int64_t)j * V, need_teacher ? r->tlogits + (int64_t)j * V : NULL,
-                                seq[j + 1], (int32_t)V, scale, want_grad ? r->dlogits + (int64_t)j * V : NULL);
+        *sum += presso_loss_row(kind, kd_weight, r->logits + (int64_t)j * V, need_teacher ? tl + (int64_t)j * V : NULL,
+                                seq[j + 1], (int32_t)V, scale, want_grad ? r->dlogits + (int64_t)j * V : NULL, r->work);
         (*count)++;
     }
     if (!want_grad) return PRESSO_OK;
@@ -103,7 +126,7 @@ static presso_status eval_windows(run_ctx *r, const presso_prompt *pr, const pre
     double sum = 0.0;
     int64_t count = 0;
     for (int32_t i = 0; i < c->n_seqs; i++)
-        PRESSO_TRY(seq_loss(r, pr, c->tokens + (int64_t)i * c->seq_len, c->seq_len, c->seq_len / 2, PRESSO_LOSS_CE,
+        PRESSO_TRY(seq_loss(r, pr, c->tokens + (int64_t)i * c->seq_len, -1, c->seq_len, c->seq_len / 2, PRESSO_LOSS_CE,
                             0.0f, false, 1.0f, &sum, &count));
     *loss = count ? sum / (double)count : NAN;
     return PRESSO_OK;
@@ -113,7 +136,7 @@ presso_status presso_tune_eval_loss(const presso_model *m, const presso_prompt *
                                     int n_threads, double *loss) {
     if (p) PRESSO_TRY(presso_prompt_check(p, m, "prompt"));
     run_ctx r;
-    PRESSO_TRY(run_init(&r, m, NULL, p ? p->mode : PRESSO_PROMPT_MODE_PROMPT, p ? p->k : 0, c->seq_len, 0, n_threads));
+    PRESSO_TRY(run_init(&r, m, NULL, p ? p->mode : PRESSO_PROMPT_MODE_PROMPT, p ? p->k : 0, c->seq_len, 0, 0, n_threads));
     presso_status st = eval_windows(&r, p, c, loss);
     run_free(&r);
     return st;
@@ -193,7 +216,7 @@ presso_status presso_tune_prompt(const presso_model *m, const presso_tune_params
     const int32_t L = train->seq_len;
     run_ctx r;
     presso_status st = run_init(&r, m, p->loss != PRESSO_LOSS_CE ? p->teacher : NULL, p->mode, p->k, L, n_params,
-                                p->n_threads);
+                                train->n_seqs, p->n_threads);
     if (st != PRESSO_OK) {
         presso_prompt_free(pr);
         return st;
@@ -238,8 +261,8 @@ presso_status presso_tune_prompt(const presso_model *m, const presso_tune_params
                 }
                 cursor = 0;
             }
-            const int32_t *seq = train->tokens + (int64_t)order[cursor++] * L;
-            st = seq_loss(&r, pr, seq, L, 0, p->loss, p->kd_weight, true, scale, &sum, &count);
+            const int32_t w = order[cursor++];
+            st = seq_loss(&r, pr, train->tokens + (int64_t)w * L, w, L, 0, p->loss, p->kd_weight, true, scale, &sum, &count);
         }
         if (st != PRESSO_OK) break;
         const double gnorm = presso_clip_grad_norm(r.grad, n_params, p->clip);
