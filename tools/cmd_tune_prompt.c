@@ -1,7 +1,7 @@
 /* presso tune-prompt MODEL --calib FILE -o PROMPT.bin [--teacher T] [--tokens K]
  *     [--steps N] [--lr LR] [--batch B] [--seq L] [--mode prompt|prefix]
  *     [--init random|text:"..."] [--loss ce|kd-fwd|kd-rev|mix] [--kd-weight W]
- *     [--warmup N] [--weight-decay WD] [--clip C] [--min-lr-frac F]
+ *     [--warmup N] [--weight-decay WD] [--clip C] [--min-lr-frac F] [--loss-from P]
  *     [--calib-count N] [--eval FILE | --holdout N] [--eval-every N] [--patience P]
  *     [--log-every N] [--seed S] [-t THREADS] [-z TOKENIZER] [--json]
  * Compress, Then Prompt: learns a soft prompt (or prefix) for a frozen model. */
@@ -37,7 +37,7 @@ int cmd_tune_prompt(int argc, char **argv) {
     const char *path = NULL, *tokenizer = NULL, *calib_path = NULL, *teacher_path = NULL, *out_path = NULL,
                *eval_path = NULL, *init = "random", *v = NULL;
     int64_t k = 20, steps = 200, batch = 4, seq = 128, warmup = -1, eval_every = 0, patience = 0, seed = 1234,
-            threads = 2, calib_count = 0, holdout = 0, log_every = 10;
+            threads = 2, calib_count = 0, holdout = 0, log_every = 10, loss_from = 0;
     double lr = 1e-2, kd_weight = 0.5, wd = 0.0, clip = 1.0, min_lr_frac = 0.1;
     presso_prompt_mode mode = PRESSO_PROMPT_MODE_PROMPT;
     presso_loss_kind loss = PRESSO_LOSS_CE;
@@ -82,6 +82,8 @@ int cmd_tune_prompt(int argc, char **argv) {
             if (!cli_int(a, v, 2, 1 << 20, &seq)) return 2;
         } else if (cli_option(argv, argc, &i, NULL, "--warmup", &v)) {
             if (!cli_int(a, v, 0, 1 << 24, &warmup)) return 2;
+        } else if (cli_option(argv, argc, &i, NULL, "--loss-from", &v)) {
+            if (!cli_int(a, v, 0, 1 << 20, &loss_from)) return 2;
         } else if (cli_option(argv, argc, &i, NULL, "--eval-every", &v)) {
             if (!cli_int(a, v, 1, 1 << 24, &eval_every)) return 2;
         } else if (cli_option(argv, argc, &i, NULL, "--patience", &v)) {
@@ -193,6 +195,7 @@ int cmd_tune_prompt(int argc, char **argv) {
     progress_ctx pc = {json, log_every};
     presso_tune_params tp = {
         .mode = mode, .k = (int32_t)k, .steps = (int32_t)steps, .batch = (int32_t)batch, .warmup = (int32_t)warmup,
+        .loss_from = (int32_t)loss_from,
         .lr = (float)lr, .min_lr_frac = (float)min_lr_frac, .weight_decay = (float)wd, .clip = (float)clip,
         .loss = loss, .kd_weight = (float)kd_weight, .teacher = teacher, .init_tokens = init_ids,
         .n_init_tokens = (int32_t)n_init, .train = train, .eval = eval, .eval_every = (int32_t)eval_every,
@@ -225,6 +228,7 @@ int cmd_tune_prompt(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "seq", train->seq_len);
         cJSON_AddNumberToObject(o, "train_windows", train->n_seqs);
         cJSON_AddNumberToObject(o, "lr", lr);
+        cJSON_AddNumberToObject(o, "loss_from", (double)loss_from);
         cJSON_AddNumberToObject(o, "final_loss", res.final_loss);
         if (eval) {
             cJSON_AddNumberToObject(o, "no_prompt_eval_loss", res.base_eval_loss);

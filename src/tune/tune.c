@@ -105,7 +105,9 @@ static presso_status seq_loss(run_ctx *r, const presso_prompt *pr, const int32_t
             if (cacheable) r->tcached[window] = true;
         }
     }
-    for (int32_t j = want_grad ? 0 : first_scored; j + 1 < L; j++) {
+    if (want_grad) /* rows that enter no loss */
+        memset(r->dlogits, 0, sizeof(float) * (size_t)((int64_t)first_scored * V));
+    for (int32_t j = first_scored; j + 1 < L; j++) {
         *sum += presso_loss_row(kind, kd_weight, r->logits + (int64_t)j * V, need_teacher ? tl + (int64_t)j * V : NULL,
                                 seq[j + 1], (int32_t)V, scale, want_grad ? r->dlogits + (int64_t)j * V : NULL, r->work);
         (*count)++;
@@ -186,6 +188,9 @@ static presso_status check_params(const presso_model *m, const presso_tune_param
                            p->weight_decay, p->min_lr_frac);
     if (!p->train || p->train->n_seqs < 1 || p->train->seq_len < 2)
         return presso_fail(PRESSO_ERR_INVALID_ARG, "no training windows of at least 2 tokens");
+    if (p->loss_from < 0 || p->loss_from > p->train->seq_len - 2)
+        return presso_fail(PRESSO_ERR_INVALID_ARG, "loss from position %d: windows of %d tokens score 0..%d",
+                           p->loss_from, p->train->seq_len, p->train->seq_len - 2);
     if (p->eval && p->eval->seq_len != p->train->seq_len)
         return presso_fail(PRESSO_ERR_INVALID_ARG, "held-out windows of %d tokens, training windows of %d",
                            p->eval->seq_len, p->train->seq_len);
@@ -250,7 +255,7 @@ presso_status presso_tune_prompt(const presso_model *m, const presso_tune_params
         memset(r.grad, 0, sizeof(float) * (size_t)n_params);
         double sum = 0.0;
         int64_t count = 0;
-        const float scale = 1.0f / (float)((int64_t)p->batch * (L - 1));
+        const float scale = 1.0f / (float)((int64_t)p->batch * (L - 1 - p->loss_from));
         for (int32_t b = 0; b < p->batch && st == PRESSO_OK; b++) {
             if (cursor >= train->n_seqs) { /* a new epoch: Fisher-Yates shuffle from the seed */
                 for (int32_t i = 0; i < train->n_seqs; i++) order[i] = i;
@@ -262,7 +267,7 @@ presso_status presso_tune_prompt(const presso_model *m, const presso_tune_params
                 cursor = 0;
             }
             const int32_t w = order[cursor++];
-            st = seq_loss(&r, pr, train->tokens + (int64_t)w * L, w, L, 0, p->loss, p->kd_weight, true, scale, &sum, &count);
+            st = seq_loss(&r, pr, train->tokens + (int64_t)w * L, w, L, p->loss_from, p->loss, p->kd_weight, true, scale, &sum, &count);
         }
         if (st != PRESSO_OK) break;
         const double gnorm = presso_clip_grad_norm(r.grad, n_params, p->clip);

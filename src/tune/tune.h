@@ -5,7 +5,8 @@
  * mini-batches of calibration windows; the loss is next-token cross-entropy
  * on the text tokens, distillation from the uncompressed teacher's logits
  * computed on the fly, or a mix. Deterministic for a seed at a fixed thread
- * count. */
+ * count. The teacher's logits of the training windows are computed once and
+ * kept in memory when they fit 512 MiB, else recomputed each time. */
 #ifndef PRESSO_TUNE_TUNE_H
 #define PRESSO_TUNE_TUNE_H
 
@@ -31,6 +32,8 @@ typedef struct {
     int32_t k;             /* virtual tokens, 1..PRESSO_PROMPT_MAX_K */
     int32_t steps, batch;  /* optimizer steps; sequences per step */
     int32_t warmup;        /* linear warm-up steps (< steps) */
+    int32_t loss_from;     /* first window position whose next-token prediction enters the loss (0: all;
+                              seq_len/2: the half llama-perplexity scores) */
     float lr, min_lr_frac, weight_decay, clip;
     presso_loss_kind loss;
     float kd_weight;                /* mix: w of (1 − w)·CE + w·KL */
