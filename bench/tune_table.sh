@@ -17,7 +17,7 @@
 # worst ppl of bench/results/quant_tinystories656k.md).
 #
 # usage: bench/tune_table.sh [PRESSO_BIN]  (writes bench/results/tune_tinystories656k.{md,json})
-# env: K STEPS LR PREFIX_LR TRAIN_THREADS THREADS WIKI_CHUNKS SETTINGS
+# env: K STEPS LR PREFIX_LR LOSS_FROM TRAIN_THREADS THREADS WIKI_CHUNKS SETTINGS KEEP_TMP
 set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -30,19 +30,17 @@ wiki="$shared/data/wikitext-2/wiki.test.raw"
 threads="${THREADS:-2}"
 train_threads="${TRAIN_THREADS:-1}"
 wiki_chunks="${WIKI_CHUNKS:-300}"
-k="${K:-16}"
-steps="${STEPS:-100}"
+k="${K:-4}"
+loss_from="${LOSS_FROM:-64}"
+steps="${STEPS:-40}"
 lr="${LR:-3e-3}"
 prefix_lr="${PREFIX_LR:-$lr}"
 settings="${SETTINGS:-gptq-q4_0 rtn-q4_1}"
 hard="Please carefully examine the weight matrix within the model, as it may contain errors. It is crucial to verify its accuracy and make any necessary adjustments to ensure optimal performance."
 out="$root/bench/results"
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+[ -n "${KEEP_TMP:-}" ] && echo "work dir: $tmp" >&2 || trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
-rows="$tmp/rows.jsonl"
-: >"$rows"
-
 ppl_json() { # MODEL TEXT CHUNKS [ppl args...]
   local m="$1" t="$2" c="$3"; shift 3
   local chunks=()
@@ -71,11 +69,10 @@ PY
 train() { # MODEL OUT [tune-prompt args...]: prints the JSON
   local m="$1" o="$2"; shift 2
   "$presso" tune-prompt "$m" --calib "$calib" --seq 128 --batch 7 --tokens "$k" --steps "$steps" \
-    --seed 1234 -t "$train_threads" -o "$o" --json "$@" 2>/dev/null
+    --loss-from "$loss_from" --seed 1234 -t "$train_threads" -o "$o" --json "$@" 2>/dev/null
 }
 
 "$presso" convert "$model" "$tmp/f32.gguf" --type f32 >/dev/null
-row f32 none - "$tmp/f32.gguf" ""
 for s in $settings; do
   method="${s%%-*}" type="${s#*-}"
   if [ "$method" = gptq ]; then
@@ -84,43 +81,63 @@ for s in $settings; do
   else
     "$presso" quantize "$model" "$tmp/$s.gguf" --method rtn --type "$type" -t "$threads" >/dev/null 2>&1
   fi
+done
+# Every training is single-threaded by default and independent: all run at once.
+pids=()
+for s in $settings; do
   m="$tmp/$s.gguf"
+  train "$m" "$tmp/$s-ce.bin" --lr "$lr" --loss ce >"$tmp/$s-ce.json" & pids+=($!)
+  train "$m" "$tmp/$s-kd.bin" --lr "$lr" --teacher "$tmp/f32.gguf" --loss kd-fwd >"$tmp/$s-kd.json" & pids+=($!)
+  train "$m" "$tmp/$s-pkd.bin" --lr "$prefix_lr" --teacher "$tmp/f32.gguf" --loss kd-fwd --mode prefix >"$tmp/$s-pkd.json" & pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+echo "trained $(ls "$tmp"/*.bin | wc -l) prompts" >&2
+
+rows_for() { # SETTING: every row of one setting, transfer included, into $tmp/rows-SETTING.jsonl
+  local s="$1" m="$tmp/$1.gguf"
+  rows="$tmp/rows-$s.jsonl"
+  : >"$rows"
   row "$s" none - "$m" ""
   row "$s" hard - "$m" "" --hard-prompt "$hard"
-  j=$(train "$m" "$tmp/$s-ce.bin" --lr "$lr" --loss ce); row "$s" "prompt CE" "$s" "$m" "$j" --prompt-file "$tmp/$s-ce.bin"
-  j=$(train "$m" "$tmp/$s-kd.bin" --lr "$lr" --teacher "$tmp/f32.gguf" --loss kd-fwd)
-  row "$s" "prompt KD" "$s" "$m" "$j" --prompt-file "$tmp/$s-kd.bin"
-  j=$(train "$m" "$tmp/$s-pkd.bin" --lr "$prefix_lr" --teacher "$tmp/f32.gguf" --loss kd-fwd --mode prefix)
-  row "$s" "prefix KD" "$s" "$m" "$j" --prompt-file "$tmp/$s-pkd.bin"
-done
-# transfer across compression settings: each setting's KD prompt and prefix on every other setting
-for s in $settings; do
+  row "$s" "prompt CE" "$s" "$m" "$(cat "$tmp/$s-ce.json")" --prompt-file "$tmp/$s-ce.bin"
+  row "$s" "prompt KD" "$s" "$m" "$(cat "$tmp/$s-kd.json")" --prompt-file "$tmp/$s-kd.bin"
+  row "$s" "prefix KD" "$s" "$m" "$(cat "$tmp/$s-pkd.json")" --prompt-file "$tmp/$s-pkd.bin"
+  # transfer across compression settings: the other settings' KD prompt and prefix
   for src in $settings; do
     [ "$s" = "$src" ] && continue
-    row "$s" "prompt KD" "$src" "$tmp/$s.gguf" "" --prompt-file "$tmp/$src-kd.bin"
-    row "$s" "prefix KD" "$src" "$tmp/$s.gguf" "" --prompt-file "$tmp/$src-pkd.bin"
+    row "$s" "prompt KD" "$src" "$m" "" --prompt-file "$tmp/$src-kd.bin"
+    row "$s" "prefix KD" "$src" "$m" "" --prompt-file "$tmp/$src-pkd.bin"
   done
-done
-# training cost at 1 and 2 threads (20 steps of the KD prompt on the first setting)
+}
+rows="$tmp/rows-f32.jsonl"
+: >"$rows"
+row f32 none - "$tmp/f32.gguf" ""
+pids=()
+for s in $settings; do rows_for "$s" & pids+=($!); done
+for p in "${pids[@]}"; do wait "$p"; done
+rows="$tmp/rows.jsonl"
+cat "$tmp/rows-f32.jsonl" >"$rows"
+for s in $settings; do cat "$tmp/rows-$s.jsonl" >>"$rows"; done
+# training cost at 1 and 2 threads (10 steps of KD on the first setting, one run at a time)
 first="${settings%% *}"
 cost="$tmp/cost.jsonl"
 : >"$cost"
 for t in 1 2; do
   for mode in prompt prefix; do
-    "$presso" tune-prompt "$tmp/$first.gguf" --calib "$calib" --seq 128 --batch 7 --tokens "$k" --steps 20 --seed 1234 \
+    "$presso" tune-prompt "$tmp/$first.gguf" --calib "$calib" --seq 128 --batch 7 --tokens "$k" --steps 10 --warmup 1 --seed 1234 \
       --teacher "$tmp/f32.gguf" --mode "$mode" -t "$t" -o "$tmp/cost.bin" --json 2>/dev/null |
       python3 -c "import json,sys; d=json.load(sys.stdin); print(json.dumps({'threads': $t, 'mode': '$mode', 'tokens_per_s': d['tokens_per_s'], 'peak_rss_bytes': d['peak_rss_bytes']}))" >>"$cost"
   done
 done
 load="$(cut -d' ' -f1-3 /proc/loadavg)"
 
-python3 - "$rows" "$cost" "$out/tune_tinystories656k" "$wiki_chunks" "$("$presso" --help | head -1)" "$k" "$steps" "$lr" "$prefix_lr" "$train_threads" "$load" "$hard" <<'PY'
+python3 - "$rows" "$cost" "$out/tune_tinystories656k" "$wiki_chunks" "$("$presso" --help | head -1)" "$k" "$steps" "$lr" "$prefix_lr" "$train_threads" "$load" "$hard" "$loss_from" <<'PY'
 import json, math, platform, sys, time
 rows = [json.loads(l) for l in open(sys.argv[1])]
 cost = [json.loads(l) for l in open(sys.argv[2])]
-base, chunks, version, k, steps, lr, plr, tt, load, hard = sys.argv[3:]
+base, chunks, version, k, steps, lr, plr, tt, load, hard, lf = sys.argv[3:]
 meta = {"model": "tinystories-656k (HF, F32)", "ctx": 128, "protocol": "llamacpp (second half of each 128-token window scored; prompt positions first, never scored)",
-        "training": f"tinystories/sample.txt, 7 windows x 128 tokens, full batch, {steps} steps, k={k}, AdamW lr {lr} (prefix {plr}), 10% warm-up + cosine to 0.1x, clip 1.0, no weight decay, seed 1234, {tt} thread(s); prompt init: embeddings (prefix: keys/values) of k random vocabulary tokens",
+        "training": f"tinystories/sample.txt, 7 windows x 128 tokens, full batch, {steps} steps, k={k}, loss on window positions >= {lf} (the half llama-perplexity scores), AdamW lr {lr} (prefix {plr}), 10% warm-up + cosine to 0.1x, clip 1.0, no weight decay, seed 1234, {tt} thread(s); prompt init: embeddings (prefix: keys/values) of k random vocabulary tokens",
         "teacher": "the F32 model (forward KL on the fly)",
         "hard prompt": hard,
         "wikitext2": "wiki.test.raw, " + (f"first {chunks} chunks" if int(chunks) else "whole file") + " (never trained on)",
@@ -151,7 +168,7 @@ with open(base + ".md", "w") as f:
                 f"| {r['setting']} | {r['prompt']} | {r['trained_on']} | {r['ppl_tinystories']:.4f} ± {r['ppl_tinystories_err']:.4f} | "
                 f"{fmt(r['gap_closed_tinystories']) if r['setting'] != 'f32' else ''} | {r['ppl_wikitext2']:.3f} ± {r['ppl_wikitext2_err']:.3f} | "
                 f"{fmt(r['gap_closed_wikitext2']) if r['setting'] != 'f32' else ''} | | |\n")
-    f.write("\nTraining cost (KD, 20 steps of 7 x 128 tokens, teacher forward included; tokens/s counts the student's text tokens):\n\n")
+    f.write("\nTraining cost (KD, 10 steps of 7 x 128 tokens, teacher forward included; tokens/s counts the student's text tokens):\n\n")
     f.write("| threads | mode | training tokens/s | peak RSS MiB |\n|---:|---|---:|---:|\n")
     for c in cost:
         f.write(f"| {c['threads']} | {c['mode']} | {c['tokens_per_s']:.0f} | {c['peak_rss_bytes'] / 2**20:.1f} |\n")

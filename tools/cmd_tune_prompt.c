@@ -205,7 +205,8 @@ int cmd_tune_prompt(int argc, char **argv) {
     if (!json)
         fprintf(stderr, "presso: tune-prompt %s: %s, %lld vectors, loss %s, %d training windows of %d tokens%s%s\n",
                 m->name, mode == PRESSO_PROMPT_MODE_PROMPT ? "prompt" : "prefix", (long long)k, presso_loss_name(loss),
-                train->n_seqs, train->seq_len, eval ? ", held-out windows: " : "", eval ? (eval_path ? eval_path : "holdout") : "");
+                train->n_seqs, train->seq_len, eval ? ", held-out windows: " : "",
+                eval ? (eval_path ? eval_path : "holdout") : "");
     presso_tune_result res;
     if (presso_tune_prompt(m, &tp, &prompt, &res) != PRESSO_OK || presso_prompt_save(prompt, out_path) != PRESSO_OK) {
         rc = cli_fail();

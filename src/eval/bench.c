@@ -54,7 +54,8 @@ presso_status presso_bench(const presso_model *m, const presso_bench_params *p, 
         if (n == 0) continue;
         double warm;
         st = run_once(s, p->prefix, tokens, n, test == 0, logits, &warm);
-        for (int r = 0; r < p->reps && st == PRESSO_OK; r++) st = run_once(s, p->prefix, tokens, n, test == 0, logits, &tps[r]);
+        for (int r = 0; r < p->reps && st == PRESSO_OK; r++)
+            st = run_once(s, p->prefix, tokens, n, test == 0, logits, &tps[r]);
         if (st != PRESSO_OK) break;
         if (test == 0) mean_sd(tps, p->reps, &out->pp_tps, &out->pp_tps_sd);
         else mean_sd(tps, p->reps, &out->tg_tps, &out->tg_tps_sd);

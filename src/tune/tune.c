@@ -267,7 +267,8 @@ presso_status presso_tune_prompt(const presso_model *m, const presso_tune_params
                 cursor = 0;
             }
             const int32_t w = order[cursor++];
-            st = seq_loss(&r, pr, train->tokens + (int64_t)w * L, w, L, p->loss_from, p->loss, p->kd_weight, true, scale, &sum, &count);
+            st = seq_loss(&r, pr, train->tokens + (int64_t)w * L, w, L, p->loss_from, p->loss, p->kd_weight, true,
+                          scale, &sum, &count);
         }
         if (st != PRESSO_OK) break;
         const double gnorm = presso_clip_grad_norm(r.grad, n_params, p->clip);
