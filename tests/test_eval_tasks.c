@@ -159,7 +159,7 @@ static void check_scores(const presso_model *m, presso_task_kind kind, const cha
     CHECK_OK(presso_task_read(kind, data_path(file), file, false, &t));
     if (!t) return;
     presso_task_result r1, r3;
-    presso_task_params p1 = {1, 512, NULL, NULL}, p3 = {3, 512, NULL, NULL};
+    presso_task_params p1 = {1, 512, NULL, NULL, NULL}, p3 = {3, 512, NULL, NULL, NULL};
     CHECK_OK(presso_task_eval(m, t, &p1, &r1));
     CHECK_OK(presso_task_eval(m, t, &p3, &r3));
     if (!r1.score || !r3.score) {
@@ -258,7 +258,7 @@ static void test_scores(const presso_model *m) {
     CHECK_OK(presso_task_read(PRESSO_TASK_LAMBADA, data_path("lambada_tiny.jsonl"), "lambada", false, &t));
     if (t) {
         presso_task_result r;
-        presso_task_params p = {1, 12, NULL, NULL};
+        presso_task_params p = {1, 12, NULL, NULL, NULL};
         CHECK_OK(presso_task_eval(m, t, &p, &r));
         CHECK(r.n == 3 && r.n_truncated == 3);
         presso_task_result_free(&r);

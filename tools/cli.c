@@ -101,3 +101,16 @@ int cli_open_model(const char *path, const char *tokenizer, presso_model **out) 
     if (presso_model_open(path, tokenizer, out) != PRESSO_OK) return cli_fail();
     return 0;
 }
+
+int cli_load_prompt(const char *path, const presso_model *m, presso_prompt **out, presso_llama_prefix *prefix) {
+    *out = NULL;
+    presso_prompt *p = NULL;
+    if (presso_prompt_load(path, &p) != PRESSO_OK) return cli_fail();
+    if (presso_prompt_check(p, m, path) != PRESSO_OK) {
+        presso_prompt_free(p);
+        return cli_fail();
+    }
+    presso_prompt_as_prefix(p, prefix);
+    *out = p;
+    return 0;
+}

@@ -7,6 +7,7 @@
 
 #include "model/model.h"
 #include "presso.h"
+#include "tune/prompt.h"
 
 /* Prints "presso: error: <library message>" to stderr and returns 1. */
 int cli_fail(void);
@@ -29,6 +30,10 @@ char *cli_read_file(const char *path, size_t *len);
 /* Opens a model, naming the file on failure. */
 int cli_open_model(const char *path, const char *tokenizer, presso_model **out);
 
+/* Loads a --prompt-file and checks it fits the model (refusing another
+ * model's prompt); on success fills prefix with its view. */
+int cli_load_prompt(const char *path, const presso_model *m, presso_prompt **out, presso_llama_prefix *prefix);
+
 int cmd_info(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_ppl(int argc, char **argv);
@@ -42,5 +47,6 @@ int cmd_report(int argc, char **argv);
 int cmd_prune_structured(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_tune_prompt(int argc, char **argv);
 
 #endif

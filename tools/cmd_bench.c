@@ -1,4 +1,5 @@
-/* presso bench MODEL [-t THREADS] [-p 128] [-n 64] [-r REPS] [--json] */
+/* presso bench MODEL [-t THREADS] [-p 128] [-n 64] [-r REPS] [--prompt-file PROMPT.bin] [--json]
+ * With a prompt file every test starts after the learned prompt (untimed). */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,7 @@
 #include "tensor/kernels.h"
 
 int cmd_bench(int argc, char **argv) {
-    const char *path = NULL, *tokenizer = NULL, *v = NULL;
+    const char *path = NULL, *tokenizer = NULL, *v = NULL, *prompt_path = NULL;
     int64_t threads = 2, n_prompt = 128, n_gen = 64, reps = 5;
     bool json = false;
     for (int i = 1; i < argc; i++) {
@@ -18,6 +19,9 @@ int cmd_bench(int argc, char **argv) {
         else if (cli_option(argv, argc, &i, "-z", "--tokenizer", &v)) {
             if (!v) return cli_usage_error("-z needs a path");
             tokenizer = v;
+        } else if (cli_option(argv, argc, &i, NULL, "--prompt-file", &v)) {
+            if (!v) return cli_usage_error("--prompt-file needs a path");
+            prompt_path = v;
         } else if (cli_option(argv, argc, &i, "-t", "--threads", &v)) {
             if (!cli_int(a, v, 1, 512, &threads)) return 2;
         } else if (cli_option(argv, argc, &i, "-p", "--n-prompt", &v)) {
@@ -35,9 +39,19 @@ int cmd_bench(int argc, char **argv) {
     presso_model *m;
     int rc = cli_open_model(path, tokenizer, &m);
     if (rc) return rc;
-    presso_bench_params p = {(int32_t)n_prompt, (int32_t)n_gen, (int32_t)reps, (int)threads, 1234};
+    presso_prompt *learned = NULL;
+    presso_llama_prefix prefix = {0};
+    if (prompt_path && (rc = cli_load_prompt(prompt_path, m, &learned, &prefix)) != 0) {
+        presso_model_free(m);
+        return rc;
+    }
+    presso_bench_params p = {(int32_t)n_prompt, (int32_t)n_gen, (int32_t)reps, (int)threads, 1234,
+                             learned ? &prefix : NULL};
     presso_bench_result r;
-    if (presso_bench(m, &p, &r) != PRESSO_OK) {
+    const presso_status bst = presso_bench(m, &p, &r);
+    const int32_t n_prefix = presso_llama_prefix_len(p.prefix);
+    presso_prompt_free(learned);
+    if (bst != PRESSO_OK) {
         presso_model_free(m);
         return cli_fail();
     }
@@ -51,6 +65,7 @@ int cmd_bench(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "threads", (double)threads);
         cJSON_AddStringToObject(o, "kernels", kernels);
         cJSON_AddNumberToObject(o, "n_prompt", (double)n_prompt);
+        cJSON_AddNumberToObject(o, "prompt_positions", n_prefix);
         cJSON_AddNumberToObject(o, "n_gen", (double)n_gen);
         cJSON_AddNumberToObject(o, "reps", (double)reps);
         cJSON_AddNumberToObject(o, "pp_tps", r.pp_tps);

@@ -120,7 +120,7 @@ static cJSON *cost_json(const presso_cost *c) {
 }
 
 int cmd_eval(int argc, char **argv) {
-    const char *path = NULL, *tokenizer = NULL, *tasks_arg = NULL, *data = NULL, *v = NULL;
+    const char *path = NULL, *tokenizer = NULL, *tasks_arg = NULL, *data = NULL, *prompt_path = NULL, *v = NULL;
     int64_t limit = 0, threads = 2, ctx = 0;
     bool json = false, skip_bad = false, in_order = false, items = false, bench = false;
     for (int i = 1; i < argc; i++) {
@@ -136,6 +136,9 @@ int cmd_eval(int argc, char **argv) {
         } else if (cli_option(argv, argc, &i, NULL, "--task", &v)) {
             if (!v || !v[0]) return cli_usage_error("--task needs NAME[,NAME...]");
             tasks_arg = v;
+        } else if (cli_option(argv, argc, &i, NULL, "--prompt-file", &v)) {
+            if (!v) return cli_usage_error("--prompt-file needs a path");
+            prompt_path = v;
         } else if (cli_option(argv, argc, &i, NULL, "--data", &v)) {
             if (!v) return cli_usage_error("--data needs a file");
             data = v;
@@ -150,7 +153,7 @@ int cmd_eval(int argc, char **argv) {
         else return cli_usage_error("eval: unexpected argument '%s'", a);
     }
     if (!path || !tasks_arg)
-        return cli_usage_error("usage: presso eval MODEL --task NAME[,NAME...] [--data FILE] [--limit N] [-t T]");
+        return cli_usage_error("usage: presso eval MODEL --task NAME[,NAME...] [--data FILE] [--limit N] [-t T] [--prompt-file P]");
     /* Resolve every task before loading anything: a typo fails fast. */
     char names[MAX_TASKS][128], files[MAX_TASKS][4096];
     presso_task_kind kinds[MAX_TASKS];
@@ -178,6 +181,13 @@ int cmd_eval(int argc, char **argv) {
         presso_model_free(m);
         return cli_usage_error("%s: the model has no tokenizer; pass one with -z", path);
     }
+    /* A learned prompt / prefix goes before every item (never scored). */
+    presso_prompt *learned = NULL;
+    presso_llama_prefix prefix = {0};
+    if (prompt_path && (rc = cli_load_prompt(prompt_path, m, &learned, &prefix)) != 0) {
+        presso_model_free(m);
+        return rc;
+    }
     /* lm-eval tasks: the model's trained context (capped to keep one KV
      * cache per thread small), longer contexts lose their left end as in
      * lm-eval. hellaswag: llama-perplexity scores whole tasks whatever the
@@ -187,6 +197,7 @@ int cmd_eval(int argc, char **argv) {
     const int64_t ctx_hs = ctx ? ctx : (trained > 2048 ? trained : 2048);
     presso_cost cost;
     if (presso_model_cost(m, (int32_t)ctx_mc, &cost) != PRESSO_OK) {
+        presso_prompt_free(learned);
         presso_model_free(m);
         return cli_fail();
     }
@@ -205,13 +216,13 @@ int cmd_eval(int argc, char **argv) {
                     sets[done]->first_skipped_why);
         progress_state ps = {names[done], 0};
         const int64_t task_ctx = kinds[done] == PRESSO_TASK_HELLASWAG ? ctx_hs : ctx_mc;
-        presso_task_params tp = {(int)threads, (int32_t)task_ctx, print_progress, &ps};
+        presso_task_params tp = {(int)threads, (int32_t)task_ctx, print_progress, &ps, learned ? &prefix : NULL};
         st = presso_task_eval(m, sets[done], &tp, &results[done]);
         if (st != PRESSO_OK && ps.last > 0) fprintf(stderr, "\n"); /* end the progress line */
     }
     presso_bench_result br = {0};
     if (st == PRESSO_OK && bench) {
-        presso_bench_params bp = {128, 64, 3, (int)threads, 1234};
+        presso_bench_params bp = {128, 64, 3, (int)threads, 1234, learned ? &prefix : NULL};
         st = presso_bench(m, &bp, &br);
     }
     rc = st == PRESSO_OK ? 0 : cli_fail();
@@ -263,6 +274,7 @@ int cmd_eval(int argc, char **argv) {
         presso_task_result_free(&results[k]);
         presso_task_free(sets[k]);
     }
+    presso_prompt_free(learned);
     presso_model_free(m);
     return rc;
 }

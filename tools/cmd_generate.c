@@ -1,5 +1,7 @@
 /* presso generate MODEL [-z TOKENIZER] [-p PROMPT] [-n N] [--temp T] [--top-p P]
- *                      [--top-k K] [--seed S] [-t THREADS] [--json] */
+ *                      [--top-k K] [--seed S] [--prompt-file PROMPT.bin]
+ *                      [-t THREADS] [--json]
+ * --prompt-file puts a learned soft prompt / prefix before the text prompt. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +17,7 @@ int cmd_generate(int argc, char **argv) {
     const char *path = NULL, *tokenizer = NULL, *prompt = "", *v = NULL;
     int64_t n_gen = 256, threads = 2, top_k = 0, seed = 42;
     double temp = 1.0, top_p = 0.9;
-    const char *system = NULL;
+    const char *system = NULL, *prompt_path = NULL;
     bool json = false, chat = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -27,6 +29,9 @@ int cmd_generate(int argc, char **argv) {
         } else if (cli_option(argv, argc, &i, "-z", "--tokenizer", &v)) {
             if (!v) return cli_usage_error("-z needs a path");
             tokenizer = v;
+        } else if (cli_option(argv, argc, &i, NULL, "--prompt-file", &v)) {
+            if (!v) return cli_usage_error("--prompt-file needs a path");
+            prompt_path = v;
         } else if (cli_option(argv, argc, &i, "-p", "--prompt", &v)) {
             if (!v) return cli_usage_error("-p needs a prompt");
             prompt = v;
@@ -55,9 +60,17 @@ int cmd_generate(int argc, char **argv) {
         return cli_usage_error("%s: the model has no tokenizer; pass one with -z", path);
     }
     const presso_tokenizer *tok = m->tokenizer;
+    presso_prompt *learned = NULL;
+    presso_llama_prefix prefix = {0};
+    if (prompt_path && (rc = cli_load_prompt(prompt_path, m, &learned, &prefix)) != 0) {
+        presso_model_free(m);
+        return rc;
+    }
+    const int32_t n_prefix = presso_llama_prefix_len(&prefix);
     int32_t *prompt_ids = NULL;
     int64_t n_prompt = 0;
     if (system && !chat) {
+        presso_prompt_free(learned);
         presso_model_free(m);
         return cli_usage_error("--system goes with --chat");
     }
@@ -66,20 +79,23 @@ int cmd_generate(int argc, char **argv) {
     presso_status enc = chat ? presso_chat_encode(m, system, prompt, &prompt_ids, &n_prompt)
                              : presso_tokenizer_encode(tok, prompt, strlen(prompt), true, &prompt_ids, &n_prompt);
     if (enc != PRESSO_OK) {
+        presso_prompt_free(learned);
         presso_model_free(m);
         return cli_fail();
     }
     if (n_prompt == 0) {
+        presso_prompt_free(learned);
         presso_model_free(m);
         free(prompt_ids);
         return cli_usage_error("the prompt is empty and the tokenizer has no BOS token to start from");
     }
-    const int64_t total = n_prompt + n_gen;
+    const int64_t total = n_prefix + n_prompt + n_gen;
     const int32_t n_ctx = (int32_t)(total < m->config.max_seq_len ? total : m->config.max_seq_len);
-    if (n_prompt >= n_ctx && n_gen > 0) {
-        fprintf(stderr, "presso: error: the prompt (%lld tokens) fills the model's context of %d\n",
-                (long long)n_prompt, m->config.max_seq_len);
+    if (n_prefix + n_prompt >= n_ctx && n_gen > 0) {
+        fprintf(stderr, "presso: error: the prompt (%d learned + %lld tokens) fills the model's context of %d\n",
+                n_prefix, (long long)n_prompt, m->config.max_seq_len);
         free(prompt_ids);
+        presso_prompt_free(learned);
         presso_model_free(m);
         return 1;
     }
@@ -93,7 +109,8 @@ int cmd_generate(int argc, char **argv) {
         goto done;
     }
     const double t0 = presso_now_seconds();
-    if (presso_llama_forward(s, prompt_ids, (int32_t)n_prompt, logits, (int32_t)n_prompt - 1) != PRESSO_OK) {
+    if (presso_llama_apply_prefix(s, n_prefix > 0 ? &prefix : NULL) != PRESSO_OK ||
+        presso_llama_forward(s, prompt_ids, (int32_t)n_prompt, logits, (int32_t)n_prompt - 1) != PRESSO_OK) {
         rc = cli_fail();
         goto done;
     }
@@ -150,6 +167,8 @@ int cmd_generate(int argc, char **argv) {
         cJSON *ids = cJSON_AddArrayToObject(o, "tokens");
         for (int64_t i = 0; i < generated; i++) cJSON_AddItemToArray(ids, cJSON_CreateNumber(out_ids[i]));
         cJSON_AddNumberToObject(o, "n_prompt", (double)n_prompt);
+        cJSON_AddNumberToObject(o, "prompt_positions", n_prefix);
+        if (prompt_path) cJSON_AddStringToObject(o, "prompt_file", prompt_path);
         cJSON_AddNumberToObject(o, "n_generated", (double)generated);
         cJSON_AddNumberToObject(o, "prompt_tps", t_prompt > 0 ? n_prompt / t_prompt : 0);
         cJSON_AddNumberToObject(o, "gen_tps", t_gen > 0 ? generated / t_gen : 0);
@@ -172,6 +191,7 @@ done:
     free(prompt_ids);
     presso_sampler_free(sampler);
     presso_llama_state_free(s);
+    presso_prompt_free(learned);
     presso_model_free(m);
     return rc;
 }

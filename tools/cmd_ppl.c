@@ -1,5 +1,8 @@
 /* presso ppl MODEL -f TEXT [-c CTX] [--protocol llamacpp|strided] [--stride S]
- *                 [--chunks N] [-t THREADS] [--json] */
+ *                 [--chunks N] [--prompt-file PROMPT.bin] [--hard-prompt TEXT]
+ *                 [-t THREADS] [--json]
+ * With a prompt (learned or hard) every window keeps CTX text tokens, the
+ * prompt's positions come first and are never scored. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@ static void print_progress(void *user, int32_t chunk, int32_t n_chunks, double p
 
 int cmd_ppl(int argc, char **argv) {
     const char *path = NULL, *tokenizer = NULL, *text_path = NULL, *protocol = "llamacpp", *v = NULL;
+    const char *prompt_path = NULL, *hard_prompt = NULL;
     int64_t ctx = 0, stride = 0, threads = 2, chunks = 0;
     bool json = false;
     for (int i = 1; i < argc; i++) {
@@ -31,6 +35,12 @@ int cmd_ppl(int argc, char **argv) {
             text_path = v;
         } else if (cli_option(argv, argc, &i, "-c", "--ctx", &v)) {
             if (!cli_int(a, v, 2, 1 << 20, &ctx)) return 2;
+        } else if (cli_option(argv, argc, &i, NULL, "--prompt-file", &v)) {
+            if (!v) return cli_usage_error("--prompt-file needs a path");
+            prompt_path = v;
+        } else if (cli_option(argv, argc, &i, NULL, "--hard-prompt", &v)) {
+            if (!v || !*v) return cli_usage_error("--hard-prompt needs a non-empty text");
+            hard_prompt = v;
         } else if (cli_option(argv, argc, &i, NULL, "--stride", &v)) {
             if (!cli_int(a, v, 1, 1 << 20, &stride)) return 2;
         } else if (cli_option(argv, argc, &i, NULL, "--chunks", &v)) {
@@ -78,6 +88,32 @@ int cmd_ppl(int argc, char **argv) {
     }
     const double tokenize_seconds = presso_now_seconds() - t_tok;
     free(text);
+    presso_prompt *prompt = NULL;
+    presso_llama_prefix prefix = {0};
+    int32_t *hard_ids = NULL;
+    int64_t n_hard = 0;
+    if (prompt_path && (rc = cli_load_prompt(prompt_path, m, &prompt, &prefix)) != 0) {
+        free(ids);
+        presso_model_free(m);
+        return rc;
+    }
+    /* A hard prompt (CTP's baseline): BOS + the text, before every window. */
+    if (hard_prompt) {
+        if (presso_tokenizer_encode(m->tokenizer, hard_prompt, strlen(hard_prompt), add_bos, &hard_ids, &n_hard) !=
+                PRESSO_OK ||
+            n_hard > (1 << 20)) {
+            free(ids);
+            presso_prompt_free(prompt);
+            presso_model_free(m);
+            return cli_fail();
+        }
+        prefix.n_tokens = (int32_t)n_hard;
+        prefix.tokens = hard_ids;
+    }
+    const int32_t n_prefix = presso_llama_prefix_len(&prefix);
+    if (ctx + n_prefix > m->config.max_seq_len)
+        fprintf(stderr, "presso: warning: %d prompt positions + context %lld exceed the model's trained context %d\n",
+                n_prefix, (long long)ctx, m->config.max_seq_len);
     presso_ppl_params p = {
         .protocol = llamacpp ? PRESSO_PPL_LLAMACPP : PRESSO_PPL_STRIDED,
         .n_ctx = (int32_t)ctx,
@@ -86,12 +122,16 @@ int cmd_ppl(int argc, char **argv) {
         .n_threads = (int)threads,
         .bos_id = add_bos ? presso_tokenizer_bos(m->tokenizer) : -1,
         .progress = json ? NULL : print_progress,
+        .prefix = n_prefix > 0 ? &prefix : NULL,
     };
     if (!json)
-        fprintf(stderr, "presso: %s: %lld tokens (tokenized in %.2f s), protocol %s, ctx %lld\n", text_path,
-                (long long)n_ids, tokenize_seconds, protocol, (long long)ctx);
+        fprintf(stderr, "presso: %s: %lld tokens (tokenized in %.2f s), protocol %s, ctx %lld, %d prompt positions\n",
+                text_path, (long long)n_ids, tokenize_seconds, protocol, (long long)ctx, n_prefix);
     presso_ppl_result r;
-    if (presso_perplexity(m, ids, n_ids, &p, &r) != PRESSO_OK) {
+    const presso_status pst = presso_perplexity(m, ids, n_ids, &p, &r);
+    free(hard_ids);
+    if (pst != PRESSO_OK) {
+        presso_prompt_free(prompt);
         free(ids);
         presso_model_free(m);
         if (!json) fprintf(stderr, "\n");
@@ -111,6 +151,12 @@ int cmd_ppl(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "ctx", r.n_ctx);
         if (!llamacpp) cJSON_AddNumberToObject(o, "stride", p.stride > 0 ? p.stride : r.n_ctx / 2);
         cJSON_AddNumberToObject(o, "threads", (double)threads);
+        cJSON_AddNumberToObject(o, "prompt_positions", n_prefix);
+        if (prompt_path) {
+            cJSON_AddStringToObject(o, "prompt_file", prompt_path);
+            cJSON_AddStringToObject(o, "prompt_mode", prompt->mode == PRESSO_PROMPT_MODE_PROMPT ? "prompt" : "prefix");
+        }
+        if (hard_prompt) cJSON_AddStringToObject(o, "hard_prompt", hard_prompt);
         cJSON_AddNumberToObject(o, "seconds", r.seconds);
         char *s = cJSON_Print(o);
         printf("%s\n", s);
@@ -123,6 +169,7 @@ int cmd_ppl(int argc, char **argv) {
                 (long long)r.n_scored, r.seconds, r.seconds > 0 ? (double)r.n_chunks * r.n_ctx / r.seconds : 0.0);
     }
     free(ids);
+    presso_prompt_free(prompt);
     presso_model_free(m);
     return 0;
 }

@@ -11,12 +11,13 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"info", cmd_info, "MODEL [--flops-ctx N]: architecture, shapes, tensor types, parameters (non-zero), bytes, bits/weight, FLOPs/token"},
-    {"generate", cmd_generate, "MODEL [-z TOK] [-p PROMPT] [--chat [--system S]] [-n N] [--temp T] [--top-p P] [--top-k K] [--seed S]"},
-    {"ppl", cmd_ppl, "MODEL -f TEXT [-c CTX] [--protocol llamacpp|strided] [--stride S] [--chunks N]"},
+    {"generate", cmd_generate, "MODEL [-z TOK] [-p PROMPT] [--chat [--system S]] [-n N] [--temp T] [--top-p P] [--top-k K] [--seed S] [--prompt-file P]"},
+    {"ppl", cmd_ppl, "MODEL -f TEXT [-c CTX] [--protocol llamacpp|strided] [--stride S] [--chunks N] [--prompt-file P] [--hard-prompt T]"},
     {"eval", cmd_eval, "MODEL --task hellaswag|lambada|piqa|...|mc [--data FILE] [--limit N] [--bench]: zero-shot accuracy + cost"},
-    {"bench", cmd_bench, "MODEL [-t THREADS] [-p 128] [-n 64] [-r REPS]: tokens/s and peak memory"},
+    {"bench", cmd_bench, "MODEL [-t THREADS] [-p 128] [-n 64] [-r REPS] [--prompt-file P]: tokens/s and peak memory"},
     {"synth", cmd_synth, "--dim D --hidden H --layers L --heads NH --kv-heads NKV --vocab V -o OUT.gguf"},
     {"convert", cmd_convert, "IN OUT.gguf --type f32|f16|bf16|q8_0|q4_0|... [--sparse 2:4 [--magnitude]]: write a GGUF"},
+    {"tune-prompt", cmd_tune_prompt, "MODEL --calib TEXT -o PROMPT.bin [--teacher T] [--tokens K] [--steps N] [--mode prompt|prefix]: learn a soft prompt (CTP)"},
     {"quantize", cmd_quantize, "IN OUT.gguf --method rtn|gptq --type q4_0|... [--calib TEXT]: post-training quantization"},
     {"sweep", cmd_sweep, "CONFIG [-o RESULTS.jsonl] [--dry-run] [--retry-failed]: run a grid of compressions, resumable"},
     {"report", cmd_report, "RESULTS.jsonl -o report.html [--title T]: self-contained HTML table + Pareto plots"},
@@ -27,7 +28,7 @@ static void usage(FILE *f) {
     fprintf(f, "presso %s — compress, measure and run llama-family models\n\nusage: presso COMMAND [options]\n\n",
             "0.1.0");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nEvery command takes -t THREADS and --json (machine-readable output).\n"
                "MODEL is a llama2.c .bin, a .gguf, or a Hugging Face directory (config.json + safetensors).\n");
 }

@@ -18,9 +18,9 @@ static void mean_sd(const double *x, int n, double *mean, double *sd) {
 }
 
 /* One timed run: prompt processing (batch) or generation (one token a call). */
-static presso_status run_once(presso_llama_state *s, const int32_t *tokens, int32_t n, int batch, float *logits,
-                              double *tps) {
-    presso_llama_state_reset(s);
+static presso_status run_once(presso_llama_state *s, const presso_llama_prefix *prefix, const int32_t *tokens,
+                              int32_t n, int batch, float *logits, double *tps) {
+    PRESSO_TRY(presso_llama_apply_prefix(s, prefix));
     const double t0 = presso_now_seconds();
     if (batch) {
         PRESSO_TRY(presso_llama_forward(s, tokens, n, logits, n - 1));
@@ -38,7 +38,8 @@ presso_status presso_bench(const presso_model *m, const presso_bench_params *p, 
         return presso_fail(PRESSO_ERR_INVALID_ARG, "bench needs -p >= 0, -n >= 0 (not both 0) and 1..1000 reps");
     const int32_t longest = p->n_prompt > p->n_gen ? p->n_prompt : p->n_gen;
     presso_llama_state *s = NULL;
-    PRESSO_TRY(presso_llama_state_new(m, longest, longest, p->n_threads, &s));
+    const int32_t n_prefix = presso_llama_prefix_len(p->prefix);
+    PRESSO_TRY(presso_llama_state_new(m, longest + n_prefix, longest, p->n_threads, &s));
     int32_t *tokens = malloc(sizeof(int32_t) * (size_t)longest);
     float *logits = malloc(sizeof(float) * (size_t)m->config.vocab_size);
     double *tps = malloc(sizeof(double) * (size_t)p->reps);
@@ -52,8 +53,9 @@ presso_status presso_bench(const presso_model *m, const presso_bench_params *p, 
         const int32_t n = test == 0 ? p->n_prompt : p->n_gen;
         if (n == 0) continue;
         double warm;
-        st = run_once(s, tokens, n, test == 0, logits, &warm);
-        for (int r = 0; r < p->reps && st == PRESSO_OK; r++) st = run_once(s, tokens, n, test == 0, logits, &tps[r]);
+        st = run_once(s, p->prefix, tokens, n, test == 0, logits, &warm);
+        for (int r = 0; r < p->reps && st == PRESSO_OK; r++)
+            st = run_once(s, p->prefix, tokens, n, test == 0, logits, &tps[r]);
         if (st != PRESSO_OK) break;
         if (test == 0) mean_sd(tps, p->reps, &out->pp_tps, &out->pp_tps_sd);
         else mean_sd(tps, p->reps, &out->tg_tps, &out->tg_tps_sd);

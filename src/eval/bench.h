@@ -7,12 +7,15 @@
 
 #include <stdint.h>
 
+#include "model/llama.h"
 #include "model/model.h"
 
 typedef struct {
     int32_t n_prompt, n_gen, reps;
     int n_threads;
     uint64_t seed; /* for the random token ids */
+    /* Run (untimed) before every test, e.g. a soft prompt; NULL: none. */
+    const presso_llama_prefix *prefix;
 } presso_bench_params;
 
 typedef struct {

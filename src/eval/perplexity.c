@@ -28,11 +28,12 @@ static void add_nll(nll_sums *acc, double nll) {
     acc->count++;
 }
 
-/* Runs window[0..n) from an empty cache and scores targets window[j+1] for
- * j in [first, n-1) from the logits at j. */
-static presso_status score_window(presso_llama_state *s, const int32_t *window, int32_t n, int32_t first,
-                                  float *logits, int32_t vocab, nll_sums *acc) {
-    presso_llama_state_reset(s);
+/* Runs window[0..n) after the n_prefix cached prefix positions (0: from an
+ * empty cache) and scores targets window[j+1] for j in [first, n-1) from the
+ * logits at j. */
+static presso_status score_window(presso_llama_state *s, int32_t n_prefix, const int32_t *window, int32_t n,
+                                  int32_t first, float *logits, int32_t vocab, nll_sums *acc) {
+    PRESSO_TRY(presso_llama_state_rewind(s, n_prefix));
     PRESSO_TRY(presso_llama_forward(s, window, n, logits, first));
     for (int32_t j = first; j < n - 1; j++)
         add_nll(acc, presso_token_nll(logits + (int64_t)(j - first) * vocab, vocab, window[j + 1]));
@@ -64,8 +65,17 @@ presso_status presso_perplexity(const presso_model *m, const int32_t *tokens, in
     if (p->protocol == PRESSO_PPL_STRIDED && stride > n_ctx)
         return presso_fail(PRESSO_ERR_INVALID_ARG, "stride %d exceeds the context %d", stride, n_ctx);
 
+    const int32_t n_prefix = presso_llama_prefix_len(p->prefix);
+    if (n_prefix < 0 || (int64_t)n_prefix + n_ctx > 1 << 20)
+        return presso_fail(PRESSO_ERR_INVALID_ARG, "a prefix of %d positions before a context of %d", n_prefix, n_ctx);
     presso_llama_state *s = NULL;
-    PRESSO_TRY(presso_llama_state_new(m, n_ctx, n_ctx, p->n_threads, &s));
+    PRESSO_TRY(presso_llama_state_new(m, n_ctx + n_prefix, n_ctx, p->n_threads, &s));
+    /* The prefix's cache positions are computed once; every window rewinds to them. */
+    presso_status prefix_st = presso_llama_apply_prefix(s, p->prefix);
+    if (prefix_st != PRESSO_OK) {
+        presso_llama_state_free(s);
+        return prefix_st;
+    }
     float *logits = malloc(sizeof(float) * (size_t)n_ctx * (size_t)vocab);
     int32_t *window = malloc(sizeof(int32_t) * (size_t)n_ctx);
     if (!logits || !window) {
@@ -84,7 +94,7 @@ presso_status presso_perplexity(const presso_model *m, const int32_t *tokens, in
         for (int32_t c = 0; c < n_chunks && st == PRESSO_OK; c++) {
             memcpy(window, tokens + (int64_t)c * n_ctx, sizeof(int32_t) * (size_t)n_ctx);
             if (p->bos_id >= 0) window[0] = p->bos_id;
-            st = score_window(s, window, n_ctx, n_ctx / 2, logits, vocab, &acc);
+            st = score_window(s, n_prefix, window, n_ctx, n_ctx / 2, logits, vocab, &acc);
             if (st == PRESSO_OK && p->progress) {
                 presso_ppl_result running;
                 finish(&acc, &running);
@@ -101,7 +111,7 @@ presso_status presso_perplexity(const presso_model *m, const int32_t *tokens, in
             const int32_t len = (int32_t)(end - begin);
             int64_t first_target = prev_end > begin + 1 ? prev_end : begin + 1;
             const int32_t first = (int32_t)(first_target - 1 - begin);
-            st = score_window(s, tokens + begin, len, first, logits, vocab, &acc);
+            st = score_window(s, n_prefix, tokens + begin, len, first, logits, vocab, &acc);
             n_chunks++;
             if (st == PRESSO_OK && p->progress) {
                 presso_ppl_result running;

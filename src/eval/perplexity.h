@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "model/llama.h"
 #include "model/model.h"
 
 typedef enum { PRESSO_PPL_LLAMACPP, PRESSO_PPL_STRIDED } presso_ppl_protocol;
@@ -24,6 +25,10 @@ typedef struct {
     int32_t max_chunks;  /* <= 0: all */
     int n_threads;
     int32_t bos_id;      /* llamacpp: the token every chunk starts with; -1: keep the text's */
+    /* Run before every window and never scored (NULL: none): a soft prompt,
+     * a prefix, or a hard prompt's tokens. The window keeps n_ctx text
+     * tokens; the cache holds prefix + n_ctx. */
+    const presso_llama_prefix *prefix;
     /* Called after every chunk with the running estimate (may be NULL). */
     void (*progress)(void *user, int32_t chunk, int32_t n_chunks, double ppl);
     void *user;

@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "model/llama.h"
 #include "model/model.h"
 
 typedef enum { PRESSO_TASK_HELLASWAG, PRESSO_TASK_LAMBADA, PRESSO_TASK_MC } presso_task_kind;
@@ -80,6 +81,9 @@ typedef struct {
     int32_t n_ctx;   /* longest token sequence; longer contexts lose their leftmost tokens */
     void (*progress)(void *user, int64_t done, int64_t total, double acc);
     void *user;
+    /* NULL, or a learned prompt / prefix run before every item (CTP); its
+     * positions come on top of n_ctx and are never scored. */
+    const presso_llama_prefix *prefix;
 } presso_task_params;
 
 typedef struct {

@@ -160,7 +160,9 @@ static int32_t argmax(const float *x, int32_t n) {
 }
 
 static presso_status score_item(const presso_model *m, const presso_task_set *t, const presso_task_item *item,
-                                int32_t n_ctx, worker *w, choice_score *cs, bool *truncated, int64_t *n_tokens) {
+                                int32_t n_ctx, const presso_llama_prefix *prompt, worker *w, choice_score *cs,
+                                bool *truncated, int64_t *n_tokens) {
+    const int32_t n_prompt = presso_llama_prefix_len(prompt);
     item_tokens it;
     presso_status st = tokenize_item(m, t, item, &it);
     const int32_t vocab = m->config.vocab_size;
@@ -189,13 +191,14 @@ static presso_status score_item(const presso_model *m, const presso_task_set *t,
         }
     }
     if (st == PRESSO_OK) {
-        presso_llama_state_reset(w->s);
-        st = presso_llama_forward(w->s, it.prefix, (int32_t)it.n_prefix, w->first, (int32_t)it.n_prefix - 1);
+        st = presso_llama_apply_prefix(w->s, prompt); /* resets the cache first */
+        if (st == PRESSO_OK)
+            st = presso_llama_forward(w->s, it.prefix, (int32_t)it.n_prefix, w->first, (int32_t)it.n_prefix - 1);
         *n_tokens += it.n_prefix;
     }
     for (int32_t j = 0; st == PRESSO_OK && j < it.n; j++) {
         const int64_t n = it.n_cont[j];
-        st = presso_llama_state_rewind(w->s, (int32_t)it.n_prefix);
+        st = presso_llama_state_rewind(w->s, n_prompt + (int32_t)it.n_prefix);
         if (st == PRESSO_OK && n > 1) {
             st = presso_llama_forward(w->s, it.cont[j], (int32_t)(n - 1), w->logits, 0);
             *n_tokens += n - 1;
@@ -245,7 +248,7 @@ presso_status presso_task_eval(const presso_model *m, const presso_task_set *t, 
         if (!out->score) st = presso_fail(PRESSO_ERR_NOMEM, "out of memory");
     }
     for (int k = 0; st == PRESSO_OK && k < n_threads; k++) {
-        st = presso_llama_state_new(m, p->n_ctx, p->n_ctx, 1, &workers[k].s);
+        st = presso_llama_state_new(m, p->n_ctx + presso_llama_prefix_len(p->prefix), p->n_ctx, 1, &workers[k].s);
         if (st == PRESSO_OK && !(workers[k].first = malloc(sizeof(float) * (size_t)m->config.vocab_size)))
             st = presso_fail(PRESSO_ERR_NOMEM, "out of memory");
     }
@@ -266,7 +269,7 @@ presso_status presso_task_eval(const presso_model *m, const presso_task_set *t, 
                 stop = failed;
                 if (stop) continue;
                 const presso_task_item *item = &t->items[i];
-                presso_status s = cs ? score_item(m, t, item, p->n_ctx, w, cs, &truncated[i], &n_tokens)
+                presso_status s = cs ? score_item(m, t, item, p->n_ctx, p->prefix, w, cs, &truncated[i], &n_tokens)
                                      : presso_fail(PRESSO_ERR_NOMEM, "out of memory");
                 if (s != PRESSO_OK) {
 #pragma omp critical(presso_task_fail)

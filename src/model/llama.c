@@ -214,24 +214,12 @@ static void layer_forward(presso_llama_state *s, int32_t l, int32_t n, presso_ca
     for (int64_t i = 0; i < n * dim; i++) s->x[i] += s->xb[i];
 }
 
-presso_status presso_llama_forward(presso_llama_state *s, const int32_t *tokens, int32_t n, float *logits,
-                                   int32_t first_logit) {
+/* Runs the blocks over s->x [n][dim] (already embedded) and writes logits. */
+static presso_status forward_rows(presso_llama_state *s, int32_t n, float *logits, int32_t first_logit) {
     const presso_model *m = s->model;
     const presso_llama_config *c = &m->config;
-    if (n <= 0 || n > s->n_batch)
-        return presso_fail(PRESSO_ERR_INVALID_ARG, "batch of %d tokens (the state takes 1..%d)", n, s->n_batch);
-    if (s->n_past + n > s->n_ctx)
-        return presso_fail(PRESSO_ERR_INVALID_ARG, "context full: %d cached + %d new tokens exceed n_ctx %d",
-                           s->n_past, n, s->n_ctx);
-    if (first_logit < 0 || first_logit > n)
-        return presso_fail(PRESSO_ERR_INVALID_ARG, "first logit %d outside the batch of %d", first_logit, n);
-    for (int32_t t = 0; t < n; t++)
-        if (tokens[t] < 0 || tokens[t] >= c->vocab_size)
-            return presso_fail(PRESSO_ERR_INVALID_ARG, "token id %d at batch position %d is outside the vocabulary "
-                               "(0..%d)", tokens[t], t, c->vocab_size - 1);
     const int64_t dim = c->dim;
     const int nt = s->n_threads;
-    presso_llama_embed(m, tokens, n, s->x);
     for (int32_t l = 0; l < c->n_layers; l++) layer_forward(s, l, n, NULL, NULL);
     s->n_past += n;
     if (!logits || first_logit == n) return PRESSO_OK;
@@ -239,6 +227,72 @@ presso_status presso_llama_forward(presso_llama_state *s, const int32_t *tokens,
     const int32_t first = first_logit;
     for (int32_t t = first; t < n; t++) rmsnorm(s->xb + (t - first) * dim, s->x + t * dim, out_norm, dim, c->norm_eps);
     presso_matmul(&m->output, s->xb, n - first, logits, s->matmul_scratch, nt);
+    return PRESSO_OK;
+}
+
+static presso_status check_batch(const presso_llama_state *s, int32_t n, int32_t first_logit) {
+    if (n <= 0 || n > s->n_batch)
+        return presso_fail(PRESSO_ERR_INVALID_ARG, "batch of %d tokens (the state takes 1..%d)", n, s->n_batch);
+    if (s->n_past + n > s->n_ctx)
+        return presso_fail(PRESSO_ERR_INVALID_ARG, "context full: %d cached + %d new tokens exceed n_ctx %d",
+                           s->n_past, n, s->n_ctx);
+    if (first_logit < 0 || first_logit > n)
+        return presso_fail(PRESSO_ERR_INVALID_ARG, "first logit %d outside the batch of %d", first_logit, n);
+    return PRESSO_OK;
+}
+
+presso_status presso_llama_forward(presso_llama_state *s, const int32_t *tokens, int32_t n, float *logits,
+                                   int32_t first_logit) {
+    const presso_llama_config *c = &s->model->config;
+    PRESSO_TRY(check_batch(s, n, first_logit));
+    for (int32_t t = 0; t < n; t++)
+        if (tokens[t] < 0 || tokens[t] >= c->vocab_size)
+            return presso_fail(PRESSO_ERR_INVALID_ARG, "token id %d at batch position %d is outside the vocabulary "
+                               "(0..%d)", tokens[t], t, c->vocab_size - 1);
+    presso_llama_embed(s->model, tokens, n, s->x);
+    return forward_rows(s, n, logits, first_logit);
+}
+
+presso_status presso_llama_forward_embd(presso_llama_state *s, const float *x, int32_t n, float *logits,
+                                        int32_t first_logit) {
+    PRESSO_TRY(check_batch(s, n, first_logit));
+    memcpy(s->x, x, sizeof(float) * (size_t)n * (size_t)s->model->config.dim);
+    return forward_rows(s, n, logits, first_logit);
+}
+
+presso_status presso_llama_seed_kv(presso_llama_state *s, const float *keys, const float *values, int32_t n) {
+    const presso_llama_config *c = &s->model->config;
+    if (n < 0 || s->n_past + n > s->n_ctx)
+        return presso_fail(PRESSO_ERR_INVALID_ARG, "cannot seed %d cache positions after %d (n_ctx %d)", n,
+                           s->n_past, s->n_ctx);
+    const int64_t kv_dim = (int64_t)c->n_kv_heads * c->head_dim;
+    for (int32_t l = 0; l < c->n_layers; l++) {
+        float *kc = s->key_cache + ((int64_t)l * s->n_ctx + s->n_past) * kv_dim;
+        float *vc = s->value_cache + ((int64_t)l * s->n_ctx + s->n_past) * kv_dim;
+        memcpy(kc, keys + (int64_t)l * n * kv_dim, sizeof(float) * (size_t)(n * kv_dim));
+        memcpy(vc, values + (int64_t)l * n * kv_dim, sizeof(float) * (size_t)(n * kv_dim));
+    }
+    s->n_past += n;
+    return PRESSO_OK;
+}
+
+int32_t presso_llama_prefix_len(const presso_llama_prefix *p) {
+    return p ? p->n_kv + p->n_embd + p->n_tokens : 0;
+}
+
+presso_status presso_llama_apply_prefix(presso_llama_state *s, const presso_llama_prefix *p) {
+    presso_llama_state_reset(s);
+    if (!p) return PRESSO_OK;
+    if (p->n_kv > 0) PRESSO_TRY(presso_llama_seed_kv(s, p->keys, p->values, p->n_kv));
+    const int64_t dim = s->model->config.dim;
+    for (int32_t i = 0; i < p->n_embd; i += s->n_batch) {
+        const int32_t n = p->n_embd - i < s->n_batch ? p->n_embd - i : s->n_batch;
+        PRESSO_TRY(presso_llama_forward_embd(s, p->embd + (int64_t)i * dim, n, NULL, n));
+    }
+    for (int32_t i = 0; i < p->n_tokens; i += s->n_batch) {
+        const int32_t n = p->n_tokens - i < s->n_batch ? p->n_tokens - i : s->n_batch;
+        PRESSO_TRY(presso_llama_forward(s, p->tokens + i, n, NULL, n));
+    }
     return PRESSO_OK;
 }
 

@@ -31,6 +31,33 @@ int32_t presso_llama_state_n_ctx(const presso_llama_state *s);
 presso_status presso_llama_forward(presso_llama_state *s, const int32_t *tokens, int32_t n, float *logits,
                                    int32_t first_logit);
 
+/* The same from n rows of input embeddings x [n][dim] instead of token ids
+ * (a soft prompt, Lester et al. 2021). */
+presso_status presso_llama_forward_embd(presso_llama_state *s, const float *x, int32_t n, float *logits,
+                                        int32_t first_logit);
+
+/* Appends n cache positions of given keys and values, each [n_layers][n][kv_dim]
+ * as the cache stores them (keys after RoPE): prefix tuning's per-layer
+ * prefix (Li & Liang 2021). */
+presso_status presso_llama_seed_kv(presso_llama_state *s, const float *keys, const float *values, int32_t n);
+
+/* What every sequence starts from, in this order: n_kv seeded cache positions
+ * (prefix tuning), n_embd embedding rows (prompt tuning), n_tokens tokens
+ * (a hard prompt). Any part may be empty; the arrays are borrowed. */
+typedef struct {
+    int32_t n_kv;
+    const float *keys, *values; /* [n_layers][n_kv][kv_dim] */
+    int32_t n_embd;
+    const float *embd;          /* [n_embd][dim] */
+    int32_t n_tokens;
+    const int32_t *tokens;
+} presso_llama_prefix;
+
+/* Cache positions the prefix takes (0 for NULL). */
+int32_t presso_llama_prefix_len(const presso_llama_prefix *p);
+/* Empties the cache and runs the prefix (NULL: just empties it). */
+presso_status presso_llama_apply_prefix(presso_llama_state *s, const presso_llama_prefix *p);
+
 /* ---- calibration support (compression passes) ----------------------- */
 
 /* Where a block's linears read their input: attn_q/k/v share ATTN_IN (the
