@@ -81,7 +81,30 @@ static void matmul_gemm(const presso_tensor *w, const float *x, int64_t n, float
     }
 }
 
+/* SmoothQuant W8A8 (w8a8.h): every activation row (token) is quantized to
+ * int8 with its own scale, then each output is an int8·int8 dot with int32
+ * sums, prefill and decode alike. scratch holds the n quantized rows
+ * (n·(4+in) bytes, within presso_matmul_scratch_floats). */
+static void matmul_w8a8(const presso_kernels *k, const presso_tensor *w, const float *x, int64_t n, float *y,
+                        void *scratch, int n_threads) {
+    const int64_t in = w->ne[0], out = w->ne[1];
+    const size_t row_bytes = (size_t)presso_row_bytes(w->type, in);
+    uint8_t *xq = scratch;
+    for (int64_t t = 0; t < n; t++) k->w8a8_quantize_act(x + t * in, xq + (size_t)t * row_bytes, in);
+    const uint8_t *base = w->data;
+    const bool parallel = n * in * out >= PRESSO_MATMUL_PARALLEL_MIN_WORK;
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
+    for (int64_t r = 0; r < out; r++) {
+        const uint8_t *row = base + (size_t)r * row_bytes;
+        for (int64_t t = 0; t < n; t++) y[t * out + r] = k->w8a8_dot(row, xq + (size_t)t * row_bytes, in);
+    }
+}
+
 void presso_matmul(const presso_tensor *w, const float *x, int64_t n, float *y, float *scratch, int n_threads) {
+    if (w->type == PRESSO_TYPE_W8A8 && scratch) {
+        matmul_w8a8(presso_kernels_active(), w, x, n, y, scratch, n_threads);
+        return;
+    }
     /* Block types always take the integer-dot route, prefill too: rounding the
      * activations to 8 bits is what llama.cpp computes, and on a model with
      * activation outliers (SmolLM2) the float route's perplexity is 0.3% lower
