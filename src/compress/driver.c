@@ -195,7 +195,8 @@ presso_status presso_compress_model(presso_model *m, const presso_calib_set *cal
         if (calibrate) st = capture_block(s, l, calib, acts, scratch, seq_floats, widths, &cap);
         if (p->transform && st == PRESSO_OK) {
             presso_block_ctx ctx = {.m = m, .layer = l, .stats = cap.stats, .opts = &p->transform_opts,
-                                    .n_threads = p->opts.n_threads};
+                                    .n_threads = p->opts.n_threads, .state = s, .inputs = acts,
+                                    .n_seqs = calib->n_seqs, .seq_len = calib->seq_len};
             for (int i = 0; i < 7; i++) ctx.types[i] = tensor_type(p, bases[i], ts[i]->ne[0]);
             presso_block_report rep = {.alpha = {-1, -1, -1, -1}};
             st = p->transform->run(&ctx, &rep);

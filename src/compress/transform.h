@@ -13,6 +13,7 @@
 
 #include "compress/calib.h"
 #include "compress/pass.h"
+#include "model/llama.h"
 #include "model/model.h"
 
 typedef struct {
@@ -28,6 +29,12 @@ typedef struct {
     presso_type types[7];            /* output type of attn_q, k, v, output, ffn_gate, up, down (the driver's choice) */
     const presso_transform_opts *opts;
     int n_threads;
+    /* The block's inputs: n_seqs calibration sequences of seq_len tokens,
+     * [n_seqs][seq_len][dim], and a state that runs the block on them
+     * (presso_llama_block_forward) with the model's current weights. */
+    presso_llama_state *state;
+    const float *inputs;
+    int32_t n_seqs, seq_len;
 } presso_block_ctx;
 
 typedef struct {
