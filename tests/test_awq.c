@@ -71,8 +71,44 @@ static void test_fold_exact(const char *dir) {
     presso_model_free(m);
 }
 
+/* AWQ through the driver on real layers: every group's chosen α gives a
+ * block-output error no higher than α = 0 (plain RTN, on the grid), and
+ * the attention-input group of every block finds scales strictly better;
+ * the file's linears come out in the target type. */
+static void test_awq_search(const char *dir, const char *calib_file) {
+    presso_model *m = NULL;
+    CHECK_OK(presso_model_open(dir, NULL, &m));
+    if (!m) return;
+    presso_calib_params cp = {.file = calib_file, .count = 2, .len = 64, .seed = 1};
+    presso_calib_set *calib = NULL;
+    CHECK_OK(presso_calib_set_load(m->tokenizer, &cp, 512, &calib));
+    presso_block_report reports[8];
+    memset(reports, 0, sizeof reports);
+    presso_compress_params p = {.pass = presso_pass_find("rtn"), .type = PRESSO_TYPE_Q4_0, .opts = {.n_threads = 1},
+                                .transform = &presso_transform_awq, .transform_opts = {.grid = 20},
+                                .reports = reports};
+    CHECK(m->config.n_layers <= 8);
+    if (calib) CHECK_OK(presso_compress_model(m, calib, &p));
+    for (int32_t l = 0; l < m->config.n_layers; l++) {
+        for (int g = 0; g < 4; g++) {
+            const presso_block_report *r = &reports[l];
+            CHECK_MSG(r->alpha[g] >= 0 && r->alpha[g] <= 1, "blk.%d group %d alpha %g", l, g, r->alpha[g]);
+            CHECK_MSG(r->err_after[g] <= r->err_before[g] && r->err_before[g] > 0,
+                      "blk.%d group %d: error %g at the chosen alpha, %g at alpha 0", l, g, r->err_after[g],
+                      r->err_before[g]);
+        }
+        printf("blk.%d attn_in: alpha %.3f, block output error %.4g vs %.4g at alpha 0 (RTN)\n", l,
+               reports[l].alpha[0], reports[l].err_after[0], reports[l].err_before[0]);
+        CHECK(reports[l].alpha[0] > 0 && reports[l].err_after[0] < 0.98 * reports[l].err_before[0]);
+    }
+    CHECK(m->layers[1].w_down.type == PRESSO_TYPE_Q4_0 && m->layers[0].attn_norm.type == PRESSO_TYPE_F32);
+    presso_calib_set_free(calib);
+    presso_model_free(m);
+}
+
 int main(void) {
     const char *dir = presso_test_shared("models/tinystories-656k");
     test_fold_exact(dir);
+    test_awq_search(dir, presso_test_shared("data/tinystories/sample.txt"));
     return presso_test_finish();
 }
