@@ -21,7 +21,7 @@ model="$shared/models/tinystories-656k"
 calib="$shared/data/tinystories/sample.txt"
 valid="$shared/data/tinystories/valid.txt"
 wiki="$shared/data/wikitext-2/wiki.test.raw"
-threads="${THREADS:-2}"
+threads="${THREADS:-1}"
 wiki_chunks="${WIKI_CHUNKS:-300}"
 types="${TYPES:-q4_0 q4_1 q5_0 q8_0}"
 out="$root/bench/results"
@@ -38,11 +38,11 @@ ppl_json() { # MODEL TEXT CHUNKS
   "$presso" ppl "$1" -f "$2" -c 128 --protocol llamacpp -t "$threads" "${chunks[@]}" --json 2>/dev/null
 }
 
-row() { # METHOD TYPE FILE QUANT_JSON
+row() { # METHOD TYPE FILE QUANT_JSON (appends to $rows.$2: one file per type, the types run in parallel)
   local v w
   v=$(ppl_json "$3" "$valid" 0)
   w=$(ppl_json "$3" "$wiki" "$wiki_chunks")
-  python3 - "$1" "$2" "$3" "$4" "$v" "$w" >>"$rows" <<'PY'
+  python3 - "$1" "$2" "$3" "$4" "$v" "$w" >>"$rows.$2" <<'PY'
 import json, os, sys
 method, typ, path, q, v, w = sys.argv[1:]
 q = json.loads(q) if q else {}
@@ -54,7 +54,7 @@ print(json.dumps({"method": method, "type": typ, "bytes": os.path.getsize(path),
                   "ppl_tinystories": v["ppl"], "ppl_tinystories_err": v["ppl_err"],
                   "ppl_wikitext2": w["ppl"], "ppl_wikitext2_err": w["ppl_err"], "wikitext2_chunks": w["n_chunks"]}))
 PY
-  tail -1 "$rows" >&2
+  tail -1 "$rows.$2" >&2
 }
 
 quant() { # NAME TYPE ARGS...
@@ -65,17 +65,21 @@ quant() { # NAME TYPE ARGS...
   row "$name" "$t" "$tmp/$name-$t.gguf" "$q"
 }
 
+# One single-threaded job per type, side by side (the files are small: a
+# job is mostly per-call overhead, and the jobs share the cores better).
 "$presso" convert "$model" "$tmp/f32.gguf" --type f32 >/dev/null
-row f32 f32 "$tmp/f32.gguf" ""
-quant "rtn (no smoothing)" w8a8 --method rtn --type w8a8
-quant smoothquant w8a8 --method smoothquant --alpha 0.5 "${cal[@]}"
+(row f32 f32 "$tmp/f32.gguf" ""
+ quant "rtn (no smoothing)" w8a8 --method rtn --type w8a8
+ quant smoothquant w8a8 --method smoothquant --alpha 0.5 "${cal[@]}") &
 for t in $types; do
-  quant rtn "$t" --method rtn --type "$t"
-  quant gptq "$t" --method gptq --type "$t" "${cal[@]}"
-  quant awq "$t" --method awq --type "$t" "${cal[@]}"
-  quant "awq clip" "$t" --method awq --awq-clip --type "$t" "${cal[@]}"
-  quant awq+gptq "$t" --method awq+gptq --type "$t" "${cal[@]}"
+  (quant rtn "$t" --method rtn --type "$t"
+   quant gptq "$t" --method gptq --type "$t" "${cal[@]}"
+   quant awq "$t" --method awq --type "$t" "${cal[@]}"
+   quant "awq clip" "$t" --method awq --awq-clip --type "$t" "${cal[@]}"
+   quant awq+gptq "$t" --method awq+gptq --type "$t" "${cal[@]}") &
 done
+wait
+for t in w8a8 $types; do [ "$t" = w8a8 ] && cat "$rows.f32" "$rows.w8a8" >>"$rows" || cat "$rows.$t" >>"$rows"; done
 
 python3 - "$rows" "$out/awq_tinystories656k" "$wiki_chunks" "$("$presso" --help | head -1)" <<'PY'
 import json, platform, sys, time

@@ -16,7 +16,7 @@ static const struct {
     {"bench", cmd_bench, "MODEL [-t THREADS] [-p 128] [-n 64] [-r REPS]: tokens/s and peak memory"},
     {"synth", cmd_synth, "--dim D --hidden H --layers L --heads NH --kv-heads NKV --vocab V -o OUT.gguf"},
     {"convert", cmd_convert, "IN OUT.gguf --type f32|f16|bf16|q8_0|q4_0|...: write a GGUF llama.cpp runs"},
-    {"quantize", cmd_quantize, "IN OUT.gguf --method rtn|gptq --type q4_0|... [--calib TEXT]: post-training quantization"},
+    {"quantize", cmd_quantize, "IN OUT.gguf --method rtn|gptq|awq|awq+gptq|smoothquant --type q4_0|... [--calib TEXT]: post-training quantization"},
 };
 
 static void usage(FILE *f) {
