@@ -52,7 +52,12 @@ typedef enum {
     PRESSO_TYPE_Q6_K = 14,
     PRESSO_TYPE_Q8_K = 15,
     PRESSO_TYPE_BF16 = 30,
-    PRESSO_TYPE_COUNT = 31, /* ggml's ids are below this */
+    /* presso-native, far above ggml's ids so llama.cpp refuses the file
+     * (unknown type) instead of misreading it: SmoothQuant W8A8, int8
+     * weights with one fp32 scale per row, int8 activations per token at
+     * run time. Layout in src/tensor/w8a8.h. */
+    PRESSO_TYPE_W8A8 = 1000,
+    PRESSO_TYPE_COUNT = 1001, /* tables indexed by type id have this many rows */
     /* presso-native 2:4 sparse types, ids far above ggml's so no GGUF
      * runtime mistakes them for its own (layout: src/tensor/sparse.h,
      * docs/formats.md). */

@@ -18,7 +18,7 @@ static const struct {
     {"synth", cmd_synth, "--dim D --hidden H --layers L --heads NH --kv-heads NKV --vocab V -o OUT.gguf"},
     {"convert", cmd_convert, "IN OUT.gguf --type f32|f16|bf16|q8_0|q4_0|... [--sparse 2:4 [--magnitude]]: write a GGUF"},
     {"tune-prompt", cmd_tune_prompt, "MODEL --calib TEXT -o PROMPT.bin [--teacher T] [--tokens K] [--steps N] [--mode prompt|prefix]: learn a soft prompt (CTP)"},
-    {"quantize", cmd_quantize, "IN OUT.gguf --method rtn|gptq --type q4_0|... [--calib TEXT]: post-training quantization"},
+    {"quantize", cmd_quantize, "IN OUT.gguf --method rtn|gptq|awq|awq+gptq|smoothquant --type q4_0|... [--calib TEXT]: post-training quantization"},
     {"sweep", cmd_sweep, "CONFIG [-o RESULTS.jsonl] [--dry-run] [--retry-failed]: run a grid of compressions, resumable"},
     {"report", cmd_report, "RESULTS.jsonl -o report.html [--title T]: self-contained HTML table + Pareto plots"},
     {"prune", cmd_prune, "IN OUT.gguf --method magnitude|wanda|sparsegpt|structured [--sparsity S|--nm N:M|--ffn-ratio R] [--calib TEXT] [--quantize TYPE]"},

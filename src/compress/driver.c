@@ -102,6 +102,21 @@ static void capture_inputs(void *user, int32_t layer, presso_capture_point point
     presso_calib_stats_add(&((block_capture *)user)->stats[point], x, n);
 }
 
+/* Runs block l of the model on every calibration sequence (a copy of its
+ * inputs; the outputs are not kept), gathering each capture point's
+ * statistics into cap. */
+static presso_status capture_block(presso_llama_state *s, int32_t l, const presso_calib_set *calib, const float *acts,
+                                   float *scratch, int64_t seq_floats, const int64_t widths[4], block_capture *cap) {
+    presso_status st = PRESSO_OK;
+    for (int i = 0; i < 4 && st == PRESSO_OK; i++) st = presso_calib_stats_init(&cap->stats[i], widths[i], true);
+    for (int32_t q = 0; q < calib->n_seqs && st == PRESSO_OK; q++) {
+        memcpy(scratch, acts + q * seq_floats, sizeof(float) * (size_t)seq_floats);
+        st = presso_llama_block_forward(s, l, scratch, calib->seq_len, capture_inputs, cap);
+    }
+    for (int i = 0; i < 4; i++) presso_calib_stats_finish(&cap->stats[i]);
+    return st;
+}
+
 static presso_status check_sources(const presso_model *m, const presso_compress_params *p) {
     if (p->allow_requantize) return PRESSO_OK;
     const presso_llama_config *c = &m->config;
@@ -133,12 +148,13 @@ presso_status presso_compress_model(presso_model *m, const presso_calib_set *cal
     p->n_dead = 0;
     p->max_damp = 0.0;
     const presso_llama_config *c = &m->config;
-    const bool calibrate = p->pass->needs_calibration;
+    const bool calibrate = p->pass->needs_calibration || p->transform;
     const presso_type_traits *target = presso_type_traits_of(p->type);
     if (!target || !target->from_float_ref || (!target->is_quantized && !p->pass->writes_dense))
         return presso_fail(PRESSO_ERR_INVALID_ARG, "the target type must be a quantized type");
     if (calibrate && (!calib || calib->n_seqs <= 0))
-        return presso_fail(PRESSO_ERR_INVALID_ARG, "%s needs calibration text", p->pass->name);
+        return presso_fail(PRESSO_ERR_INVALID_ARG, "%s needs calibration text",
+                           p->transform ? p->transform->name : p->pass->name);
     PRESSO_TRY(check_sources(m, p));
     if (calibrate)
         for (int64_t i = 0; i < (int64_t)calib->n_seqs * calib->seq_len; i++)
@@ -179,15 +195,21 @@ presso_status presso_compress_model(presso_model *m, const presso_calib_set *cal
         presso_tensor *ts[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
         block_capture cap;
         memset(&cap, 0, sizeof cap);
-        if (calibrate) {
-            const int64_t widths[4] = {dim, q_dim, dim, c->hidden_dim};
-            for (int i = 0; i < 4 && st == PRESSO_OK; i++) st = presso_calib_stats_init(&cap.stats[i], widths[i], true);
-            /* inputs of the uncompressed block; its outputs are not kept */
-            for (int32_t q = 0; q < calib->n_seqs && st == PRESSO_OK; q++) {
-                memcpy(scratch, acts + q * seq_floats, sizeof(float) * (size_t)seq_floats);
-                st = presso_llama_block_forward(s, l, scratch, calib->seq_len, capture_inputs, &cap);
-            }
-            for (int i = 0; i < 4; i++) presso_calib_stats_finish(&cap.stats[i]);
+        const int64_t widths[4] = {dim, q_dim, dim, c->hidden_dim};
+        /* inputs of the uncompressed block */
+        if (calibrate) st = capture_block(s, l, calib, acts, scratch, seq_floats, widths, &cap);
+        if (p->transform && st == PRESSO_OK) {
+            presso_block_ctx ctx = {.m = m, .layer = l, .stats = cap.stats, .opts = &p->transform_opts,
+                                    .n_threads = p->opts.n_threads, .state = s, .inputs = acts,
+                                    .n_seqs = calib->n_seqs, .seq_len = calib->seq_len};
+            for (int i = 0; i < 7; i++) ctx.types[i] = tensor_type(p, bases[i], ts[i]->ne[0]);
+            presso_block_report rep = {.alpha = {-1, -1, -1, -1}};
+            st = p->transform->run(&ctx, &rep);
+            if (p->reports) p->reports[l] = rep;
+            presso_llama_state_reload_norms(s);
+            for (int i = 0; i < 4; i++) presso_calib_stats_free(&cap.stats[i]);
+            /* the pass sees the transformed block's inputs (X/s for scaled channels) */
+            if (st == PRESSO_OK) st = capture_block(s, l, calib, acts, scratch, seq_floats, widths, &cap);
         }
         for (int i = 0; i < 7 && st == PRESSO_OK; i++) {
             char name[64];

@@ -23,6 +23,7 @@
 
 #include "compress/calib.h"
 #include "compress/pass.h"
+#include "compress/transform.h"
 #include "model/model.h"
 
 /* A per-tensor type: name is a GGUF base name (token_embd, output, attn_q,
@@ -44,6 +45,12 @@ typedef struct {
     bool allow_requantize;     /* accept an already-quantized source (dequantized first) */
     const presso_type_override *overrides;
     int n_overrides;
+    /* A block transform run on each block before its linears' pass (AWQ,
+     * SmoothQuant; transform.h), with its options; NULL: none. The block's
+     * inputs are captured again after it, so the pass sees them transformed. */
+    const presso_block_transform *transform;
+    presso_transform_opts transform_opts;
+    presso_block_report *reports; /* NULL or n_layers entries, filled by the transform */
     void (*progress)(void *user, const presso_compress_progress *p);
     void *user;
     /* Filled in. */

@@ -330,7 +330,7 @@ static presso_status parse_tensor_info(presso_gguf *g, cursor *c, int64_t i, uin
         return presso_fail(PRESSO_ERR_FORMAT, "%s: offset %zu: tensor '%s': unknown tensor type %u", g->name,
                            type_at, t->name, type);
     t->type = (presso_type)type;
-    if (t->ne[0] / traits->block_size > INT64_MAX / (int64_t)traits->block_bytes)
+    if (t->ne[0] / traits->block_size > (INT64_MAX - (int64_t)traits->row_header_bytes) / (int64_t)traits->block_bytes)
         return presso_fail(PRESSO_ERR_FORMAT, "%s: offset %zu: tensor '%s': row of %lld elements overflows int64 bytes",
                            g->name, dims_at, t->name, (long long)t->ne[0]);
     int64_t row = presso_row_bytes(t->type, t->ne[0]);

@@ -290,7 +290,7 @@ static presso_status check_tensor(const presso_gguf_writer *w, const char *name,
         if (ne[d] < 0)
             return presso_fail(PRESSO_ERR_INVALID_ARG, "gguf writer: tensor '%s': ne[%d] = %lld is negative", name,
                                d, (long long)ne[d]);
-    if (ne[0] / traits->block_size > INT64_MAX / (int64_t)traits->block_bytes)
+    if (ne[0] / traits->block_size > (INT64_MAX - (int64_t)traits->row_header_bytes) / (int64_t)traits->block_bytes)
         return presso_fail(PRESSO_ERR_INVALID_ARG, "gguf writer: tensor '%s': byte size overflows", name);
     int64_t bytes = presso_row_bytes(type, ne[0]);
     if (bytes < 0)

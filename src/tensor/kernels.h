@@ -36,6 +36,9 @@ typedef struct {
     const presso_quantize_act_fn *quantize_act; /* for Q8_0, Q8_1, Q8_K; bit-exact across tiers */
     /* [PRESSO_TYPE_COUNT] or NULL; NULL entry: matmul tiles vec_dot_q itself. */
     const presso_gemm_q_fn *gemm_q;
+    /* PRESSO_TYPE_W8A8 (w8a8.h): per-token int8 activations, int8·int8 dot. */
+    void (*w8a8_quantize_act)(const float *x, void *dst, int64_t n);
+    float (*w8a8_dot)(const void *w_row, const void *x_row, int64_t n);
     float (*dot_f32)(const float *a, const float *b, int64_t n);
     void (*axpy_f32)(float a, const float *x, float *y, int64_t n); /* y += a x */
 } presso_kernels;

@@ -5,6 +5,7 @@
 #include "tensor/fp16.h"
 #include "tensor/kernels.h"
 #include "tensor/types.h"
+#include "tensor/w8a8.h"
 
 static inline float hsum256(__m256 v) {
     __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
@@ -129,10 +130,13 @@ static const presso_kernels avx2_kernels = {
             [PRESSO_TYPE_Q4_K] = vec_dot_q4_K_avx2,
             [PRESSO_TYPE_Q5_K] = vec_dot_q5_K_avx2,
             [PRESSO_TYPE_Q6_K] = vec_dot_q6_K_avx2,
+            [PRESSO_TYPE_W8A8] = presso_w8a8_vec_dot_f32_avx2,
         },
     .vec_dot_q = presso_vec_dot_q_avx2_table,
     .quantize_act = presso_quantize_act_avx2_table,
     .gemm_q = presso_gemm_q_avx2_table,
+    .w8a8_quantize_act = presso_w8a8_quantize_act_avx2,
+    .w8a8_dot = presso_w8a8_dot_avx2,
     .dot_f32 = dot_f32_avx2,
     .axpy_f32 = axpy_f32_avx2,
 };

@@ -4,6 +4,7 @@
 
 #include "tensor/fp16.h"
 #include "tensor/types.h"
+#include "tensor/w8a8.h"
 
 static float dot_f32_ref(const float *a, const float *b, int64_t n) {
     float sum = 0.0f;
@@ -77,9 +78,12 @@ static const presso_kernels ref_kernels = {
             [PRESSO_TYPE_Q4_K] = vec_dot_q4_K_ref,
             [PRESSO_TYPE_Q5_K] = vec_dot_q5_K_ref,
             [PRESSO_TYPE_Q6_K] = vec_dot_q6_K_ref,
+            [PRESSO_TYPE_W8A8] = presso_w8a8_vec_dot_f32_ref,
         },
     .vec_dot_q = presso_vec_dot_q_ref_table,
     .quantize_act = presso_quantize_act_ref_table,
+    .w8a8_quantize_act = presso_w8a8_quantize_act_ref,
+    .w8a8_dot = presso_w8a8_dot_ref,
     .dot_f32 = dot_f32_ref,
     .axpy_f32 = axpy_f32_ref,
 };

@@ -137,6 +137,29 @@ static void matmul_gemm(const presso_tensor *w, const float *x, int64_t n, float
     }
 }
 
+/* SmoothQuant W8A8 (w8a8.h): every activation row (token) is quantized to
+ * int8 with its own scale, then each output is an int8·int8 dot with int32
+ * sums, prefill and decode alike. scratch holds the n quantized rows
+ * (n·(4+in) bytes, within presso_matmul_scratch_floats). */
+static void matmul_w8a8(const presso_kernels *k, const presso_tensor *w, const float *x, int64_t n, float *y,
+                        void *scratch, int n_threads) {
+    const int64_t in = w->ne[0], out = w->ne[1];
+    const size_t row_bytes = (size_t)presso_row_bytes(w->type, in);
+    uint8_t *xq = scratch;
+    for (int64_t t = 0; t < n; t++) k->w8a8_quantize_act(x + t * in, xq + (size_t)t * row_bytes, in);
+    const uint8_t *base = w->data;
+    const bool parallel = n * in * out >= PRESSO_MATMUL_PARALLEL_MIN_WORK;
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (parallel)
+    for (int64_t r = 0; r < out; r++) {
+        const uint8_t *row = base + (size_t)r * row_bytes;
+        for (int64_t t = 0; t < n; t++) y[t * out + r] = k->w8a8_dot(row, xq + (size_t)t * row_bytes, in);
+    }
+}
+
+/* Types with kernels of their own, outside the grouped routes: the 2:4
+ * sparse types (sparse.h) and W8A8 (per-token int8 activations). */
+static bool own_kernels(presso_type t) { return presso_type_is_sparse(t) || t == PRESSO_TYPE_W8A8; }
+
 void presso_matmul_group(int count, const presso_tensor *const w[], float *const y[], const float *x, int64_t n,
                          float *scratch, int n_threads) {
     const presso_kernels *k = presso_kernels_active();
@@ -144,10 +167,10 @@ void presso_matmul_group(int count, const presso_tensor *const w[], float *const
      * activations to 8 bits is what llama.cpp computes, and on a model with
      * activation outliers (SmolLM2) the float route's perplexity is 0.3% lower
      * than llama.cpp's on the same file, the integer route's within 0.1%. */
-    bool same_route = count > 0 && !presso_type_is_sparse(w[0]->type);
+    bool same_route = count > 0 && !own_kernels(w[0]->type);
     const bool integer = same_route && integer_route(k, w[0], scratch);
     for (int g = 1; g < count && same_route; g++) {
-        same_route = w[g]->ne[0] == w[0]->ne[0] && !presso_type_is_sparse(w[g]->type) &&
+        same_route = w[g]->ne[0] == w[0]->ne[0] && !own_kernels(w[g]->type) &&
                      integer_route(k, w[g], scratch) == integer &&
                      (!integer || presso_vec_dot_type(w[g]->type) == presso_vec_dot_type(w[0]->type));
     }
@@ -159,6 +182,7 @@ void presso_matmul_group(int count, const presso_tensor *const w[], float *const
         for (int g = 0; g < count; g++) {
             /* 2:4 sparse types have their own kernels (sparse.h). */
             if (presso_type_is_sparse(w[g]->type)) presso_sparse_matmul_rows(w[g], x, n, y[g], scratch, n_threads);
+            else if (w[g]->type == PRESSO_TYPE_W8A8 && scratch) matmul_w8a8(k, w[g], x, n, y[g], scratch, n_threads);
             else if (integer_route(k, w[g], scratch))
                 matmul_quantized_group(k, 1, &w[g], &y[g], x, n, scratch, n_threads);
             else if (n < PRESSO_MATMUL_GEMM_MIN_ROWS) matmul_rows_group(k, 1, &w[g], &y[g], x, n, n_threads);

@@ -7,14 +7,15 @@
 #include "core/error.h"
 #include "tensor/quants.h"
 #include "tensor/sparse.h"
+#include "tensor/w8a8.h"
 
 #define QUANT_ROW(id, nm, qk, block, suffix)                                                       \
-    [id] = {nm, qk, sizeof(block), true, presso_dequantize_##suffix, presso_quantize_##suffix##_ref}
+    [id] = {nm, qk, sizeof(block), true, 0, presso_dequantize_##suffix, presso_quantize_##suffix##_ref}
 
 static const presso_type_traits type_table[PRESSO_TYPE_COUNT] = {
-    [PRESSO_TYPE_F32] = {"f32", 1, 4, false, presso_f32_to_float, presso_float_to_f32},
-    [PRESSO_TYPE_F16] = {"f16", 1, 2, false, presso_f16_to_float, presso_float_to_f16},
-    [PRESSO_TYPE_BF16] = {"bf16", 1, 2, false, presso_bf16_to_float, presso_float_to_bf16},
+    [PRESSO_TYPE_F32] = {"f32", 1, 4, false, 0, presso_f32_to_float, presso_float_to_f32},
+    [PRESSO_TYPE_F16] = {"f16", 1, 2, false, 0, presso_f16_to_float, presso_float_to_f16},
+    [PRESSO_TYPE_BF16] = {"bf16", 1, 2, false, 0, presso_bf16_to_float, presso_float_to_bf16},
     /* Quantized block types (ggml's names); conversions in quants_ref.c and quants_k_ref.c. */
     QUANT_ROW(PRESSO_TYPE_Q4_0, "q4_0", PRESSO_QK4_0, presso_block_q4_0, q4_0),
     QUANT_ROW(PRESSO_TYPE_Q4_1, "q4_1", PRESSO_QK4_1, presso_block_q4_1, q4_1),
@@ -28,15 +29,17 @@ static const presso_type_traits type_table[PRESSO_TYPE_COUNT] = {
     QUANT_ROW(PRESSO_TYPE_Q5_K, "q5_K", PRESSO_QK_K, presso_block_q5_K, q5_K),
     QUANT_ROW(PRESSO_TYPE_Q6_K, "q6_K", PRESSO_QK_K, presso_block_q6_K, q6_K),
     QUANT_ROW(PRESSO_TYPE_Q8_K, "q8_K", PRESSO_QK_K, presso_block_q8_K, q8_K),
+    /* presso-native (id 1000; llama.cpp refuses it): a row is [fp32 scale][int8 x n] (w8a8.h). */
+    [PRESSO_TYPE_W8A8] = {"w8a8", 1, 1, true, PRESSO_W8A8_ROW_HEADER, presso_w8a8_to_float, presso_w8a8_from_float_ref},
 };
 
 /* presso-native sparse rows (sparse.h), ids from PRESSO_TYPE_SPARSE_FIRST.
  * No from_float_ref: a dense row only becomes sparse through
  * presso_s24_encode_row, which refuses rows that break the pattern. */
 static const presso_type_traits sparse_table[PRESSO_TYPE_SPARSE_END - PRESSO_TYPE_SPARSE_FIRST] = {
-    [PRESSO_TYPE_S24_F16 - PRESSO_TYPE_SPARSE_FIRST] = {"s24_f16", PRESSO_QK_S24, sizeof(presso_block_s24_f16), false,
+    [PRESSO_TYPE_S24_F16 - PRESSO_TYPE_SPARSE_FIRST] = {"s24_f16", PRESSO_QK_S24, sizeof(presso_block_s24_f16), false, 0,
                                                         presso_dequantize_s24_f16, NULL},
-    [PRESSO_TYPE_S24_Q4 - PRESSO_TYPE_SPARSE_FIRST] = {"s24_q4", PRESSO_QK_S24_Q4, sizeof(presso_block_s24_q4), true,
+    [PRESSO_TYPE_S24_Q4 - PRESSO_TYPE_SPARSE_FIRST] = {"s24_q4", PRESSO_QK_S24_Q4, sizeof(presso_block_s24_q4), true, 0,
                                                        presso_dequantize_s24_q4, NULL},
 };
 
@@ -50,7 +53,7 @@ const presso_type_traits *presso_type_traits_of(int type_id) {
 int64_t presso_row_bytes(presso_type type, int64_t n) {
     const presso_type_traits *t = presso_type_traits_of(type);
     if (!t || n < 0 || n % t->block_size != 0) return -1;
-    return n / t->block_size * (int64_t)t->block_bytes;
+    return n / t->block_size * (int64_t)t->block_bytes + (int64_t)t->row_header_bytes;
 }
 
 const char *presso_type_name(presso_type t) {

@@ -20,6 +20,10 @@ typedef struct {
     int64_t block_size;   /* elements per block (1 for plain float types) */
     size_t block_bytes;   /* bytes per block */
     bool is_quantized;
+    /* Bytes before each row's blocks: 0 for ggml's types; W8A8 keeps its
+     * fp32 row scale there, so its to_float/from_float_ref take one whole
+     * row per call. */
+    size_t row_header_bytes;
     presso_to_float_fn to_float;
     presso_from_float_fn from_float_ref; /* NULL where presso cannot write the type yet */
 } presso_type_traits;
@@ -27,7 +31,8 @@ typedef struct {
 /* NULL for an id that is no known type (ids come from untrusted files). */
 const presso_type_traits *presso_type_traits_of(int type_id);
 
-/* Bytes of a row of n elements; -1 when n is not a multiple of the block size. */
+/* Bytes of a row of n elements (its header included); -1 when n is not a
+ * multiple of the block size. */
 int64_t presso_row_bytes(presso_type type, int64_t n);
 
 #endif

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# AWQ and SmoothQuant on tinystories-656k: method × type → perplexity
+# (tinystories valid.txt and wikitext-2 test, llama.cpp protocol, -c 128),
+# size, bits per weight, quantization time. Rows: RTN, GPTQ, AWQ, AWQ with
+# --awq-clip, AWQ+GPTQ at q4_0 q4_1 q5_0 q8_0; W8A8 (rtn, no smoothing)
+# and SmoothQuant W8A8 (α 0.5) against F32.
+#
+# Calibration: tinystories/sample.txt (disjoint from valid.txt), all of its
+# 128-token windows (7 × 128 tokens, BOS first), seed 1234; AWQ grid 20.
+# wikitext-2: its first WIKI_CHUNKS chunks (default 300 × 128 tokens).
+# Q2_K/Q3_K: the model's rows (128, 384) fit no 256-wide K-quant block, so
+# every matrix would fall back to q4_0 (driver.h) and repeat the q4_0 rows.
+#
+# usage: bench/awq_table.sh [PRESSO_BIN]   (writes bench/results/awq_tinystories656k.{md,json})
+set -eu
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+presso="${1:-$root/build/presso}"
+shared="${PRESSO_SHARED_DIR:-$root/../shared}"
+model="$shared/models/tinystories-656k"
+calib="$shared/data/tinystories/sample.txt"
+valid="$shared/data/tinystories/valid.txt"
+wiki="$shared/data/wikitext-2/wiki.test.raw"
+threads="${THREADS:-1}"
+wiki_chunks="${WIKI_CHUNKS:-300}"
+types="${TYPES:-q4_0 q4_1 q5_0 q8_0}"
+out="$root/bench/results"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$out"
+rows="$tmp/rows.jsonl"
+: >"$rows"
+cal=(--calib "$calib" --calib-count 128 --calib-len 128 --seed 1234)
+
+ppl_json() { # MODEL TEXT CHUNKS
+  local chunks=()
+  [ "$3" != 0 ] && chunks=(--chunks "$3")
+  "$presso" ppl "$1" -f "$2" -c 128 --protocol llamacpp -t "$threads" "${chunks[@]}" --json 2>/dev/null
+}
+
+row() { # METHOD TYPE FILE QUANT_JSON (appends to $rows.$2: one file per type, the types run in parallel)
+  local v w
+  v=$(ppl_json "$3" "$valid" 0)
+  w=$(ppl_json "$3" "$wiki" "$wiki_chunks")
+  python3 - "$1" "$2" "$3" "$4" "$v" "$w" >>"$rows.$2" <<'PY'
+import json, os, sys
+method, typ, path, q, v, w = sys.argv[1:]
+q = json.loads(q) if q else {}
+v, w = json.loads(v), json.loads(w)
+alphas = q.get("awq", q.get("smoothquant", {})).get("blocks")
+print(json.dumps({"method": method, "type": typ, "bytes": os.path.getsize(path),
+                  "bits_per_weight": q.get("bits_per_weight", 32.0), "quant_seconds": q.get("seconds", 0.0),
+                  "alphas": [{k: e["alpha"] for k, e in b.items()} for b in alphas] if alphas else None,
+                  "ppl_tinystories": v["ppl"], "ppl_tinystories_err": v["ppl_err"],
+                  "ppl_wikitext2": w["ppl"], "ppl_wikitext2_err": w["ppl_err"], "wikitext2_chunks": w["n_chunks"]}))
+PY
+  tail -1 "$rows.$2" >&2
+}
+
+quant() { # NAME TYPE ARGS...
+  local name="$1" t="$2"
+  shift 2
+  local q
+  q=$("$presso" quantize "$model" "$tmp/$name-$t.gguf" "$@" -t "$threads" --json 2>/dev/null)
+  row "$name" "$t" "$tmp/$name-$t.gguf" "$q"
+}
+
+# One single-threaded job per type, side by side (the files are small: a
+# job is mostly per-call overhead, and the jobs share the cores better).
+"$presso" convert "$model" "$tmp/f32.gguf" --type f32 >/dev/null
+(row f32 f32 "$tmp/f32.gguf" ""
+ quant "rtn (no smoothing)" w8a8 --method rtn --type w8a8
+ quant smoothquant w8a8 --method smoothquant --alpha 0.5 "${cal[@]}") &
+for t in $types; do
+  (quant rtn "$t" --method rtn --type "$t"
+   quant gptq "$t" --method gptq --type "$t" "${cal[@]}"
+   quant awq "$t" --method awq --type "$t" "${cal[@]}"
+   quant "awq clip" "$t" --method awq --awq-clip --type "$t" "${cal[@]}"
+   quant awq+gptq "$t" --method awq+gptq --type "$t" "${cal[@]}") &
+done
+wait
+for t in w8a8 $types; do [ "$t" = w8a8 ] && cat "$rows.f32" "$rows.w8a8" >>"$rows" || cat "$rows.$t" >>"$rows"; done
+
+python3 - "$rows" "$out/awq_tinystories656k" "$wiki_chunks" "$("$presso" --help | head -1)" <<'PY'
+import json, platform, sys, time
+rows = [json.loads(l) for l in open(sys.argv[1])]
+base, chunks, version = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+meta = {"model": "tinystories-656k (HF, F32)", "ctx": 128, "protocol": "llamacpp",
+        "calibration": "tinystories/sample.txt: all 7 windows of 128 tokens (BOS + 127), seed 1234; AWQ grid 20; GPTQ damp 0.01",
+        "wikitext2": "wiki.test.raw, " + (f"first {chunks} chunks" if chunks else "whole file"),
+        "token_embd/output": "target type, reference quantizer (RTN) for every method; output is tied",
+        "w8a8": "presso-native type 1000: int8 weights per row (fp32 scale), int8 activations per token, int32 sums",
+        "machine": platform.machine(), "date": time.strftime("%Y-%m-%d"), "presso": version}
+json.dump({"meta": meta, "rows": rows}, open(base + ".json", "w"), indent=1)
+f32 = next(r for r in rows if r["method"] == "f32")
+with open(base + ".md", "w") as f:
+    f.write("# AWQ and SmoothQuant: tinystories-656k\n\n")
+    for k, v in meta.items(): f.write(f"- {k}: {v}\n")
+    f.write("\n| method | type | bits/weight | bytes | ppl tinystories valid | Δ vs f32 | ppl wikitext-2 | Δ vs f32 | quant s |\n")
+    f.write("|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+    for r in rows:
+        f.write(f"| {r['method']} | {r['type']} | {r['bits_per_weight']:.3f} | {r['bytes']} | "
+                f"{r['ppl_tinystories']:.4f} ± {r['ppl_tinystories_err']:.4f} | {r['ppl_tinystories'] - f32['ppl_tinystories']:+.4f} | "
+                f"{r['ppl_wikitext2']:.3f} ± {r['ppl_wikitext2_err']:.3f} | {r['ppl_wikitext2'] - f32['ppl_wikitext2']:+.3f} | "
+                f"{r['quant_seconds']:.2f} |\n")
+    f.write("\nQ2_K/Q3_K are not listed: rows of 128 and 384 fit no 256-wide K-quant block, so every matrix falls "
+            "back to q4_0 and the rows would repeat q4_0's.\n")
+print(open(base + ".md").read())
+PY
