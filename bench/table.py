@@ -299,7 +299,8 @@ def report(work, out_json, out_md=None):
     foot = []
     rounds = machine.get("rounds", "1")
     foot.append("pp = %s-token prompt from an empty cache, tg = %s tokens one at a time; mean ± sd over %s reps "
-                "after one warm-up%s; ratios = presso / llama.cpp (> 1: presso faster)."
+                "after one warm-up%s (a row marked (ppP, tgN) used those lengths); "
+                "ratios = presso / llama.cpp (> 1: presso faster)."
                 % (machine.get("n_prompt"), machine.get("n_gen"), machine.get("reps"),
                    "" if rounds == "1" else " in each of %s rounds, presso and llama-bench alternating "
                    "(sd over all %d timings)" % (rounds, int(rounds) * int(machine.get("reps", 1)))))
