@@ -1,6 +1,7 @@
 /* presso quantize IN OUT.gguf --method rtn|gptq (--type TYPE | --bits B [--sym|--asym])
  *     [--group G] [--calib FILE] [--calib-count N] [--calib-len L] [--seed S]
  *     [--act-order] [--damp 0.01] [--type-map NAME=TYPE,...] [-z TOK]
+ *     [--imatrix FILE | --imatrix-from-calib]
  *     [-t THREADS] [--allow-requantize] [--json] */
 #define _POSIX_C_SOURCE 200809L /* strtok_r */
 #include <cjson/cJSON.h>
@@ -22,6 +23,7 @@ typedef struct {
     double damp;
     bool act_order;
     const char *type_map;
+    const presso_imatrix *imatrix;
 } quantize_meta;
 
 /* presso.* keys: enough to tell how the file was made and to redo it. */
@@ -40,6 +42,15 @@ static presso_status write_meta(void *user, presso_gguf_writer *w) {
                                               (uint64_t)q->calib->n_seqs * (uint64_t)q->calib->seq_len));
         PRESSO_TRY(presso_gguf_writer_set_u64(w, "presso.calib.seed", q->seed));
     }
+    if (q->imatrix) {
+        PRESSO_TRY(presso_gguf_writer_set_string(w, "presso.imatrix.file", q->imatrix->path));
+        PRESSO_TRY(presso_gguf_writer_set_string(w, "presso.imatrix.dataset", q->imatrix->dataset));
+        PRESSO_TRY(presso_gguf_writer_set_u32(w, "presso.imatrix.entries", (uint32_t)q->imatrix->n_entries));
+        PRESSO_TRY(presso_gguf_writer_set_u32(w, "presso.imatrix.chunks", (uint32_t)q->imatrix->chunk_count));
+    } else if (q->cp->imatrix_from_calib) {
+        PRESSO_TRY(presso_gguf_writer_set_string(w, "presso.imatrix.file", "calibration"));
+    }
+    if (q->cp->n_imatrix) PRESSO_TRY(presso_gguf_writer_set_u32(w, "presso.imatrix.tensors", (uint32_t)q->cp->n_imatrix));
     if (strcmp(q->cp->pass->name, "gptq") == 0) {
         PRESSO_TRY(presso_gguf_writer_set_f32(w, "presso.gptq.damp", (float)q->damp));
         PRESSO_TRY(presso_gguf_writer_set_f32(w, "presso.gptq.damp_max_used", (float)q->cp->max_damp));
@@ -92,18 +103,19 @@ static bool same_file(const char *a, const char *b) {
 
 int cmd_quantize(int argc, char **argv) {
     const char *in = NULL, *out = NULL, *tokenizer = NULL, *method = NULL, *type_name = NULL, *calib_file = NULL,
-               *type_map = NULL, *v = NULL;
+               *type_map = NULL, *imatrix_file = NULL, *v = NULL;
     int64_t threads = 2, calib_count = PRESSO_CALIB_DEFAULT_COUNT, calib_len = PRESSO_CALIB_DEFAULT_LEN, seed = 1234,
             group = 0, bits = 0;
     double damp = 0.01;
     bool json = false, allow_requantize = false, act_order = false, sym = false, asym = false, damp_set = false,
-         calib_opts = false;
+         calib_opts = false, imatrix_from_calib = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_flag(a, NULL, "--json")) json = true;
         else if (cli_flag(a, NULL, "--allow-requantize")) allow_requantize = true;
         else if (cli_flag(a, NULL, "--act-order")) act_order = true;
         else if (cli_flag(a, NULL, "--sym")) sym = true;
+        else if (cli_flag(a, NULL, "--imatrix-from-calib")) imatrix_from_calib = true;
         else if (cli_flag(a, NULL, "--asym")) asym = true;
         else if (cli_option(argv, argc, &i, "-z", "--tokenizer", &v)) {
             if (!v) return cli_usage_error("-z needs a path");
@@ -117,6 +129,9 @@ int cmd_quantize(int argc, char **argv) {
         } else if (cli_option(argv, argc, &i, NULL, "--type-map", &v)) {
             if (!v) return cli_usage_error("--type-map needs NAME=TYPE[,NAME=TYPE...]");
             type_map = v;
+        } else if (cli_option(argv, argc, &i, NULL, "--imatrix", &v)) {
+            if (!v) return cli_usage_error("--imatrix needs a file (llama-imatrix's .gguf or legacy .dat)");
+            imatrix_file = v;
         } else if (cli_option(argv, argc, &i, NULL, "--calib", &v)) {
             if (!v) return cli_usage_error("--calib needs a text file");
             calib_file = v;
@@ -144,7 +159,8 @@ int cmd_quantize(int argc, char **argv) {
         else return cli_usage_error("quantize: unexpected argument '%s'", a);
     }
     if (!in || !out || !method || (!type_name && !bits))
-        return cli_usage_error("usage: presso quantize IN OUT.gguf --method rtn|gptq --type TYPE [--calib FILE]");
+        return cli_usage_error("usage: presso quantize IN OUT.gguf --method rtn|gptq --type TYPE [--calib FILE] "
+                               "[--imatrix FILE | --imatrix-from-calib]");
     const presso_pass *pass = presso_pass_find(method);
     if (!pass) {
         char names[256] = "";
@@ -166,32 +182,51 @@ int cmd_quantize(int argc, char **argv) {
     } else if (presso_quant_type_for_bits((int)bits, (int)group, asym, &cp.type) != PRESSO_OK) {
         return cli_usage_error("%s", presso_last_error());
     }
+    if (imatrix_file && imatrix_from_calib)
+        return cli_usage_error("quantize: give --imatrix FILE or --imatrix-from-calib, not both");
+    if (imatrix_from_calib && !calib_file)
+        return cli_usage_error("quantize: --imatrix-from-calib needs calibration text: --calib FILE");
+    const bool calibrate = pass->needs_calibration || imatrix_from_calib;
     if (pass->needs_calibration && !calib_file)
         return cli_usage_error("quantize: %s needs calibration text: --calib FILE (e.g. "
                                "../shared/data/tinystories/sample.txt; never the evaluation text)", pass->name);
-    if (!pass->needs_calibration && (calib_file || calib_opts))
-        return cli_usage_error("quantize: %s uses no calibration; drop --calib/--calib-count/--calib-len/--seed",
-                               pass->name);
+    if (!calibrate && (calib_file || calib_opts))
+        return cli_usage_error("quantize: %s uses no calibration; drop --calib/--calib-count/--calib-len/--seed "
+                               "(or add --imatrix-from-calib)", pass->name);
     if (strcmp(pass->name, "gptq") != 0 && (act_order || damp_set))
         return cli_usage_error("quantize: --act-order and --damp are GPTQ options");
     presso_type_override overrides[16];
     if (type_map && !parse_type_map(type_map, overrides, 16, &cp.n_overrides)) return 2;
     cp.overrides = overrides;
+    cp.imatrix_from_calib = imatrix_from_calib;
     cp.opts = (presso_pass_opts){.damp = damp, .act_order = act_order, .block_cols = 128, .n_threads = (int)threads};
     if (same_file(in, out)) return cli_usage_error("quantize: the output %s is the input; refusing to overwrite it", out);
 
+    presso_imatrix *imatrix = NULL;
+    if (imatrix_file) {
+        if (presso_imatrix_load(imatrix_file, &imatrix) != PRESSO_OK) return cli_fail();
+        cp.imatrix = imatrix;
+        fprintf(stderr, "presso: quantize: importance matrix %s: %lld entries over %d chunks%s%s\n", imatrix_file,
+                (long long)imatrix->n_entries, imatrix->chunk_count, imatrix->dataset[0] ? " of " : "",
+                imatrix->dataset);
+    }
     presso_model *m;
     int rc = cli_open_model(in, tokenizer, &m);
-    if (rc) return rc;
+    if (rc) {
+        presso_imatrix_free(imatrix);
+        return rc;
+    }
     presso_calib_set *calib = NULL;
-    if (pass->needs_calibration) {
+    if (calibrate) {
         if (!m->tokenizer) {
+            presso_imatrix_free(imatrix);
             presso_model_free(m);
             return cli_usage_error("%s: the model has no tokenizer to read the calibration text; pass one with -z", in);
         }
         presso_calib_params cpar = {.file = calib_file, .count = (int32_t)calib_count, .len = (int32_t)calib_len,
                                     .seed = (uint64_t)seed};
         if (presso_calib_set_load(m->tokenizer, &cpar, m->config.max_seq_len, &calib) != PRESSO_OK) {
+            presso_imatrix_free(imatrix);
             presso_model_free(m);
             return cli_fail();
         }
@@ -199,10 +234,11 @@ int cmd_quantize(int argc, char **argv) {
                 calib->n_seqs, calib->seq_len, calib_file, (long long)calib->n_text_tokens, (long long)calib->n_windows);
     }
     cp.progress = print_progress;
-    quantize_meta meta = {&cp, calib, (uint64_t)seed, damp, act_order, type_map};
+    quantize_meta meta = {&cp, calib, (uint64_t)seed, damp, act_order, type_map, imatrix};
     presso_save_params sp = {.type = cp.type, .keep_types = true, .write_metadata = write_meta, .metadata_user = &meta};
     if (presso_compress_model(m, calib, &cp) != PRESSO_OK || presso_model_save_gguf(m, out, &sp) != PRESSO_OK) {
         presso_calib_set_free(calib);
+        presso_imatrix_free(imatrix);
         presso_model_free(m);
         return cli_fail();
     }
@@ -223,6 +259,8 @@ int cmd_quantize(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "seconds", cp.seconds);
         cJSON_AddNumberToObject(o, "n_fallback", cp.n_fallback);
         cJSON_AddStringToObject(o, "fallback_tensors", cp.fallbacks);
+        cJSON_AddStringToObject(o, "imatrix", imatrix ? imatrix->path : imatrix_from_calib ? "calibration" : "");
+        cJSON_AddNumberToObject(o, "imatrix_tensors", cp.n_imatrix);
         if (calib) {
             cJSON *c = cJSON_AddObjectToObject(o, "calib");
             cJSON_AddStringToObject(c, "file", calib->file);
@@ -248,8 +286,12 @@ int cmd_quantize(int argc, char **argv) {
             printf("%d tensors in another type (rows fit no %s block): %s\n", cp.n_fallback, presso_type_name(cp.type),
                    cp.fallbacks);
         if (cp.max_damp > damp) printf("GPTQ needed dampening up to %g on some layer\n", cp.max_damp);
+        if (imatrix || imatrix_from_calib)
+            printf("%d tensors quantized with importance weights (%s)\n", cp.n_imatrix,
+                   imatrix ? imatrix->path : "from calibration");
     }
     presso_calib_set_free(calib);
+    presso_imatrix_free(imatrix);
     presso_model_free(m);
     return 0;
 }

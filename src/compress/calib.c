@@ -193,11 +193,12 @@ presso_status presso_calib_stats_init(presso_calib_stats *s, int64_t width, bool
     s->width = width;
     s->mean_abs = calloc((size_t)width, sizeof(double));
     s->max_abs = calloc((size_t)width, sizeof(float));
+    s->sum_sq = calloc((size_t)width, sizeof(double));
     if (want_hessian) {
         s->h = calloc((size_t)(width * width), sizeof(double));
         s->scratch = malloc(sizeof(float) * (size_t)(width * width));
     }
-    if (!s->mean_abs || !s->max_abs || (want_hessian && (!s->h || !s->scratch))) {
+    if (!s->mean_abs || !s->max_abs || !s->sum_sq || (want_hessian && (!s->h || !s->scratch))) {
         presso_calib_stats_free(s);
         return presso_fail(PRESSO_ERR_NOMEM, "out of memory for a %lld x %lld Hessian", (long long)width,
                            (long long)width);
@@ -222,6 +223,7 @@ void presso_calib_stats_add(presso_calib_stats *s, const float *x, int64_t n) {
         for (int64_t j = 0; j < w; j++) {
             const float a = fabsf(row[j]);
             s->mean_abs[j] += a;
+            s->sum_sq[j] += (double)row[j] * row[j];
             if (a > s->max_abs[j]) s->max_abs[j] = a;
         }
     }
@@ -242,6 +244,7 @@ void presso_calib_stats_free(presso_calib_stats *s) {
     free(s->h);
     free(s->mean_abs);
     free(s->max_abs);
+    free(s->sum_sq);
     free(s->scratch);
     memset(s, 0, sizeof *s);
 }

@@ -51,6 +51,7 @@ typedef struct {
     double *h;        /* [width][width] Σ x xᵀ; NULL when not wanted. Symmetric after finish. */
     double *mean_abs; /* Σ|x_j| while adding, mean|x_j| after finish */
     float *max_abs;   /* max|x_j| */
+    double *sum_sq;   /* Σ x_j² (llama.cpp's imatrix numerator; the diagonal of h) */
     float *scratch;   /* one call's xᵀx in float (summed over <= one sequence, then into double) */
     bool finished;
 } presso_calib_stats;

@@ -1,6 +1,8 @@
 #include "compress/driver.h"
 
 #include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +40,39 @@ static void note_fallback(presso_compress_params *p, const char *name, presso_ty
              presso_type_name(type));
 }
 
+/* Drops the resident pages of a source tensor that lives in one of the
+ * model's read-only file mappings once the compressed copy replaces it, so
+ * peak RSS stays near one block of the source (the 1B model's 4.4 GB of
+ * fp32 never sit in memory at once). Heap buffers are left alone. */
+static void release_source(const presso_model *m, const void *data, size_t nbytes) {
+    const uintptr_t lo = (uintptr_t)data, hi = lo + nbytes;
+    const long page_size = sysconf(_SC_PAGESIZE);
+    if (page_size <= 0) return;
+    const uintptr_t page = (uintptr_t)page_size;
+    for (int i = 0; i < PRESSO_MODEL_MAX_MAPPINGS; i++) {
+        const uintptr_t mlo = (uintptr_t)m->mappings[i].data, mhi = mlo + m->mappings[i].size;
+        if (!m->mappings[i].data || lo < mlo || hi > mhi) continue;
+        const uintptr_t a = (lo + page - 1) / page * page, b = hi / page * page;
+        if (b > a) (void)madvise((void *)a, (size_t)(b - a), MADV_DONTNEED);
+    }
+}
+
+/* The importance vector of one matrix: from the imatrix file (by tensor
+ * name, as llama-quantize looks it up), or mean x_j² of its calibration
+ * inputs; NULL when there is none. */
+static presso_status tensor_importance(const presso_compress_params *p, const char *name, int64_t in,
+                                       const presso_calib_stats *stats, const float **imat, float **owned) {
+    *imat = NULL;
+    *owned = NULL;
+    if (p->imatrix) return presso_imatrix_find(p->imatrix, name, in, imat);
+    if (!p->imatrix_from_calib || !stats || stats->n_samples == 0) return PRESSO_OK;
+    float *v = malloc(sizeof(float) * (size_t)in);
+    if (!v) return presso_fail(PRESSO_ERR_NOMEM, "out of memory for the importance of %s", name);
+    for (int64_t j = 0; j < in; j++) v[j] = (float)(stats->sum_sq[j] / (double)stats->n_samples);
+    *imat = *owned = v;
+    return PRESSO_OK;
+}
+
 /* Compresses one matrix into a new buffer owned by m and points t at it.
  * stats NULL: the reference quantizer (RTN) whatever the pass. */
 static presso_status compress_tensor(presso_model *m, presso_tensor *t, const char *name, const char *base,
@@ -62,25 +97,35 @@ static presso_status compress_tensor(presso_model *m, presso_tensor *t, const ch
     presso_status st = PRESSO_OK;
     if (!presso_floats_all_finite(w, in * out)) st = presso_fail(PRESSO_ERR_FORMAT, "%s holds inf or nan", name);
     const presso_type_traits *to = presso_type_traits_of(type);
+    const float *imat = NULL;
+    float *imat_owned = NULL;
+    if (st == PRESSO_OK && to->is_quantized) st = tensor_importance(p, name, in, stats, &imat, &imat_owned);
     if (st == PRESSO_OK) {
+        if (imat && presso_quantize_has_weighted(type)) p->n_imatrix++;
         if (!to->is_quantized || !stats) {
-            for (int64_t r = 0; r < out; r++) to->from_float_ref(w + r * in, (uint8_t *)dst + r * row_bytes, in);
+            for (int64_t r = 0; r < out; r++) {
+                const float *x = w + r * in;
+                uint8_t *row = (uint8_t *)dst + r * row_bytes;
+                if (!imat || !presso_quantize_row_weighted(type, x, row, in, imat)) to->from_float_ref(x, row, in);
+            }
         } else {
             presso_pass_opts o = p->opts;
             o.type = type;
-            presso_pass_layer layer = {.name = name, .w = w, .in = in, .out = out, .stats = stats};
+            presso_pass_layer layer = {.name = name, .w = w, .in = in, .out = out, .stats = stats, .imatrix = imat};
             presso_pass_report rep = {0};
             st = p->pass->run(&layer, &o, dst, &rep);
             p->n_dead += rep.n_dead;
             if (rep.damp_used > p->max_damp) p->max_damp = rep.damp_used;
         }
     }
+    free(imat_owned);
     free(w);
     if (st == PRESSO_OK) st = presso_model_own(m, dst);
     if (st != PRESSO_OK) {
         free(dst);
         return st;
     }
+    release_source(m, t->data, t->nbytes);
     t->type = type;
     t->data = dst;
     t->nbytes = (size_t)(row_bytes * out);
@@ -128,12 +173,14 @@ presso_status presso_compress_model(presso_model *m, const presso_calib_set *cal
     p->fallbacks[0] = '\0';
     p->n_dead = 0;
     p->max_damp = 0.0;
+    p->n_imatrix = 0;
     const presso_llama_config *c = &m->config;
-    const bool calibrate = p->pass->needs_calibration;
+    const bool calibrate = p->pass->needs_calibration || p->imatrix_from_calib;
     if (!presso_type_traits_of(p->type) || !presso_type_traits_of(p->type)->is_quantized)
         return presso_fail(PRESSO_ERR_INVALID_ARG, "the target type must be a quantized type");
     if (calibrate && (!calib || calib->n_seqs <= 0))
-        return presso_fail(PRESSO_ERR_INVALID_ARG, "%s needs calibration text", p->pass->name);
+        return presso_fail(PRESSO_ERR_INVALID_ARG, "%s needs calibration text",
+                           p->pass->needs_calibration ? p->pass->name : "an importance matrix from calibration");
     PRESSO_TRY(check_sources(m, p));
     if (calibrate)
         for (int64_t i = 0; i < (int64_t)calib->n_seqs * calib->seq_len; i++)
@@ -176,7 +223,7 @@ presso_status presso_compress_model(presso_model *m, const presso_calib_set *cal
         memset(&cap, 0, sizeof cap);
         if (calibrate) {
             const int64_t widths[4] = {dim, q_dim, dim, c->hidden_dim};
-            for (int i = 0; i < 4 && st == PRESSO_OK; i++) st = presso_calib_stats_init(&cap.stats[i], widths[i], true);
+            for (int i = 0; i < 4 && st == PRESSO_OK; i++) st = presso_calib_stats_init(&cap.stats[i], widths[i], p->pass->needs_calibration);
             /* inputs of the uncompressed block; its outputs are not kept */
             for (int32_t q = 0; q < calib->n_seqs && st == PRESSO_OK; q++) {
                 memcpy(scratch, acts + q * seq_floats, sizeof(float) * (size_t)seq_floats);

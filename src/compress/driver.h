@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "compress/calib.h"
+#include "compress/imatrix.h"
 #include "compress/pass.h"
 #include "model/model.h"
 
@@ -39,12 +40,15 @@ typedef struct {
     bool allow_requantize;     /* accept an already-quantized source (dequantized first) */
     const presso_type_override *overrides;
     int n_overrides;
+    const presso_imatrix *imatrix; /* importance per tensor from a llama-imatrix file; NULL: none */
+    bool imatrix_from_calib;       /* importance = mean x_j² of each linear's calibration inputs (needs calib) */
     void (*progress)(void *user, const presso_compress_progress *p);
     void *user;
     /* Filled in. */
     int n_fallback;            /* matrices whose rows fit no block of `type` */
     char fallbacks[1024];      /* "blk.0.ffn_down.weight=f16,..." */
     int64_t n_dead;            /* GPTQ: dead input columns over all layers */
+    int n_imatrix;             /* matrices quantized with an importance vector */
     double max_damp;           /* GPTQ: the largest dampening any layer needed */
     double seconds;
 } presso_compress_params;
