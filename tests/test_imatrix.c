@@ -199,7 +199,33 @@ static void test_driver(void) {
     presso_calib_set_free(calib);
 }
 
-int main(void) {
+/* test_imatrix --quantize TYPE N_PER_ROW ROWS.f32 IMATRIX.f32 OUT: rows of
+ * N_PER_ROW floats through presso's weighted quantizer (the oracle side is
+ * ggml_quantize_chunk in tests/imatrix_py_check.py). */
+static int quantize_file(char **argv) {
+    presso_type type;
+    if (presso_type_from_name(argv[2], &type) != PRESSO_OK) return 2;
+    const int64_t n = atoll(argv[3]);
+    size_t nx = 0, ni = 0;
+    float *x = presso_test_read_file(argv[4], &nx), *imat = presso_test_read_file(argv[5], &ni);
+    const int64_t rb = presso_row_bytes(type, n);
+    if (!x || !imat || n <= 0 || rb < 0 || nx % (sizeof(float) * (size_t)n) != 0 || ni != sizeof(float) * (size_t)n)
+        return 2;
+    const int64_t rows = (int64_t)(nx / sizeof(float)) / n;
+    uint8_t *out = malloc((size_t)(rb * rows));
+    for (int64_t r = 0; r < rows; r++)
+        if (!presso_quantize_row_weighted(type, x + r * n, out + r * rb, n, imat)) return 2;
+    FILE *f = fopen(argv[6], "wb");
+    const bool ok = f && fwrite(out, 1, (size_t)(rb * rows), f) == (size_t)(rb * rows);
+    if (f) fclose(f);
+    free(out);
+    free(x);
+    free(imat);
+    return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 7 && strcmp(argv[1], "--quantize") == 0) return quantize_file(argv);
     test_weighted_error();
     test_files();
     test_driver();

@@ -1,5 +1,6 @@
 #include "compress/driver.h"
 
+#include <fnmatch.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -26,10 +27,27 @@ presso_type presso_compress_tensor_type(presso_type type, int64_t width) {
     return width % presso_type_traits_of(fallback)->block_size == 0 ? fallback : PRESSO_TYPE_F16;
 }
 
-static presso_type tensor_type(const presso_compress_params *p, const char *base, int64_t width) {
+/* An override names a base (ffn_down: every layer) or a glob over the
+ * tensor's name without ".weight" (blk.*.ffn_down, blk.1[0-9].attn_v); the
+ * last one that matches wins. */
+static bool override_matches(const presso_type_override *o, const char *name, const char *base) {
+    if (strcmp(o->name, base) == 0) return true;
+    char stem[64];
+    snprintf(stem, sizeof stem, "%s", name);
+    char *dot = strstr(stem, ".weight");
+    if (dot) *dot = '\0';
+    return fnmatch(o->name, stem, 0) == 0;
+}
+
+static presso_type tensor_type(const presso_compress_params *p, const char *name, const char *base, int64_t width,
+                               bool *overridden) {
     presso_type type = p->type;
+    *overridden = false;
     for (int i = 0; i < p->n_overrides; i++)
-        if (strcmp(p->overrides[i].name, base) == 0) type = p->overrides[i].type;
+        if (override_matches(&p->overrides[i], name, base)) {
+            type = p->overrides[i].type;
+            *overridden = true;
+        }
     return presso_compress_tensor_type(type, width);
 }
 
@@ -79,10 +97,9 @@ static presso_status compress_tensor(presso_model *m, presso_tensor *t, const ch
                                      const presso_calib_stats *stats, presso_compress_params *p) {
     const int64_t in = t->ne[0], out = presso_tensor_nelements(t) / in;
     const presso_type_traits *src = presso_type_traits_of(t->type);
-    const presso_type type = tensor_type(p, base, in);
+    bool overridden;
+    const presso_type type = tensor_type(p, name, base, in, &overridden);
     const presso_type want = p->type;
-    bool overridden = false;
-    for (int i = 0; i < p->n_overrides; i++) overridden |= strcmp(p->overrides[i].name, base) == 0;
     if (type != want && !overridden) note_fallback(p, name, type);
     const int64_t row_bytes = presso_row_bytes(type, in);
     float *w = malloc(sizeof(float) * (size_t)(in * out));

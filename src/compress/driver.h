@@ -22,7 +22,10 @@
 #include "model/model.h"
 
 /* A per-tensor type: name is a GGUF base name (token_embd, output, attn_q,
- * attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down), for every layer. */
+ * attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down) for every layer,
+ * or a glob (fnmatch) over tensor names without ".weight", e.g.
+ * blk.*.ffn_down or blk.3.attn_v; the last match wins. An overridden type
+ * whose block does not fit the rows still falls back. */
 typedef struct {
     char name[32];
     presso_type type;
