@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/timer.h"
+#include "formats/gguf.h"
 #include "model/llama.h"
 #include "tensor/quants.h"
 #include "tensor/types.h"
@@ -58,21 +59,26 @@ static void note_fallback(presso_compress_params *p, const char *name, presso_ty
              presso_type_name(type));
 }
 
-/* Drops the resident pages of a source tensor that lives in one of the
- * model's read-only file mappings once the compressed copy replaces it, so
+/* Drops the resident pages of a source tensor that lives in a read-only
+ * file mapping (the model's own mappings, or the GGUF image, which
+ * presso_gguf_open always mmaps) once the compressed copy replaces it, so
  * peak RSS stays near one block of the source (the 1B model's 4.4 GB of
  * fp32 never sit in memory at once). Heap buffers are left alone. */
+static void release_range(uintptr_t lo, uintptr_t hi, const void *map, size_t map_size) {
+    const uintptr_t mlo = (uintptr_t)map, mhi = mlo + map_size;
+    const long page_size = sysconf(_SC_PAGESIZE);
+    if (!map || page_size <= 0 || lo < mlo || hi > mhi) return;
+    const uintptr_t page = (uintptr_t)page_size;
+    const uintptr_t a = (lo + page - 1) / page * page, b = hi / page * page;
+    if (b > a) (void)madvise((void *)a, (size_t)(b - a), MADV_DONTNEED);
+}
+
 static void release_source(const presso_model *m, const void *data, size_t nbytes) {
     const uintptr_t lo = (uintptr_t)data, hi = lo + nbytes;
-    const long page_size = sysconf(_SC_PAGESIZE);
-    if (page_size <= 0) return;
-    const uintptr_t page = (uintptr_t)page_size;
-    for (int i = 0; i < PRESSO_MODEL_MAX_MAPPINGS; i++) {
-        const uintptr_t mlo = (uintptr_t)m->mappings[i].data, mhi = mlo + m->mappings[i].size;
-        if (!m->mappings[i].data || lo < mlo || hi > mhi) continue;
-        const uintptr_t a = (lo + page - 1) / page * page, b = hi / page * page;
-        if (b > a) (void)madvise((void *)a, (size_t)(b - a), MADV_DONTNEED);
-    }
+    for (int i = 0; i < PRESSO_MODEL_MAX_MAPPINGS; i++)
+        release_range(lo, hi, m->mappings[i].data, m->mappings[i].size);
+    if (m->format == PRESSO_FORMAT_GGUF && m->format_handle)
+        release_range(lo, hi, presso_gguf_base(m->format_handle), presso_gguf_file_size(m->format_handle));
 }
 
 /* The importance vector of one matrix: from the imatrix file (by tensor
