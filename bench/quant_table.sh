@@ -150,8 +150,8 @@ with open(base + ".md", "w") as f:
                         "and GPTQ fits the calibration domain; more dampening and imatrix-searched scales regularize "
                         "it, act-order helps; RTN with the same importance matrix generalizes best to wikitext here. "
                         "The same setting (damp 0.1 + act-order + imatrix scales) at llama.cpp's Q3_K types: 10.853 / "
-                        "42.141 (llama.cpp 12.061 / 43.103); at its Q2_K types: 11.739 / 43.451 (llama.cpp: the Q2_K "
-                        "row). Reproduce with --method gptq+imatrix+act-order+d0.1."}
+                        "42.141 (llama.cpp 12.061 / 43.103); at its Q2_K types: 11.739 / 43.451 (llama.cpp 13.995 / 49.832). "
+                        "Reproduce with --method gptq+imatrix+act-order+d0.1."}
     f.write("\n" + notes[model] + "\n")
     f.write("\nrtn rows: presso's RTN written with the same per-tensor types as llama.cpp's file; where the note says "
             "'identical', every tensor's bytes equal llama-quantize's, so its perplexities are the llama.cpp row's.\n")
