@@ -89,4 +89,36 @@ expect_error "requantize" "--allow-requantize" "$PRESSO" quantize "$tmp/rtn.gguf
 "$PRESSO" quantize "$model" "$tmp/tm.gguf" --method rtn --type q4_0 --type-map token_embd=q8_0 >/dev/null 2>&1 &&
   "$PRESSO" info "$tmp/tm.gguf" --json 2>/dev/null | grep -q q8_0 && pass || fail "--type-map token_embd=q8_0"
 
+# Importance matrices: a legacy .dat written here (llama-imatrix's layout)
+# for blk.0.attn_q (128 inputs) is used and recorded; one of the wrong width,
+# a garbage file, and contradictory options are clear errors.
+python3 - "$tmp" <<'PY'
+import struct, sys
+def dat(path, width):
+    name = b"blk.0.attn_q.weight"
+    with open(path, "wb") as f:
+        f.write(struct.pack("<ii", 1, len(name)) + name + struct.pack("<ii", 1, width))
+        f.write(struct.pack("<%df" % width, *[1.0 + (j % 7) ** 3 for j in range(width)]))
+dat(sys.argv[1] + "/good.dat", 128)
+dat(sys.argv[1] + "/wide.dat", 96)
+open(sys.argv[1] + "/junk.dat", "wb").write(b"\xff\xff\xff\x7f junk")
+PY
+"$PRESSO" quantize "$model" "$tmp/im.gguf" --method rtn --type q4_0 --imatrix "$tmp/good.dat" --json >"$tmp/im.json" 2>/dev/null &&
+  grep -q '"imatrix_tensors":[[:space:]]*1' "$tmp/im.json" && grep -qaF presso.imatrix.file "$tmp/im.gguf" &&
+  ! cmp -s "$tmp/im.gguf" "$tmp/rtn.gguf" && pass || fail "--imatrix good.dat: $(head -c 300 "$tmp/im.json")"
+"$PRESSO" quantize "$model" "$tmp/imc.gguf" --method rtn --type q4_0 --imatrix-from-calib --calib "$calib" --calib-count 4 --calib-len 64 --json >"$tmp/imc.json" 2>/dev/null &&
+  grep -q '"imatrix_tensors":[[:space:]]*14' "$tmp/imc.json" && pass || fail "--imatrix-from-calib: $(head -c 300 "$tmp/imc.json")"
+expect_error "imatrix width" "has 96 importance values" "${q[@]}" --method rtn --type q4_0 --imatrix "$tmp/wide.dat"
+expect_error "imatrix junk" "junk.dat" "${q[@]}" --method rtn --type q4_0 --imatrix "$tmp/junk.dat"
+expect_error "imatrix missing" "nope.dat" "${q[@]}" --method rtn --type q4_0 --imatrix "$tmp/nope.dat"
+expect_error "imatrix model" "not an importance matrix" "${q[@]}" --method rtn --type q4_0 --imatrix "$tmp/rtn.gguf"
+expect_error "imatrix both" "not both" "${q[@]}" --method rtn --type q4_0 --imatrix "$tmp/good.dat" --imatrix-from-calib --calib "$calib"
+expect_error "imatrix-from-calib alone" "needs calibration text" "${q[@]}" --method rtn --type q4_0 --imatrix-from-calib
+# --type-map globs and per-layer names.
+"$PRESSO" quantize "$model" "$tmp/tg.gguf" --method rtn --type q4_0 --type-map 'blk.*.attn_v=q8_0,blk.1.ffn_down=q5_1' >/dev/null 2>&1 &&
+  "$PRESSO" info "$tmp/tg.gguf" --json 2>/dev/null | python3 -c '
+import json, sys; t = json.load(sys.stdin)["tensor_types"]
+assert t["q8_0"]["tensors"] == 2 and t["q5_1"]["tensors"] == 1, t' && pass || fail "--type-map globs"
+expect_error "type-map glob base" "unknown tensor 'blk.*.ffn'" "${q[@]}" --method rtn --type q4_0 --type-map 'blk.*.ffn=q8_0'
+
 finish

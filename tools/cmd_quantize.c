@@ -2,6 +2,7 @@
  *     (--type TYPE | --bits B [--sym|--asym]) [--group G] [--calib FILE]
  *     [--calib-count N] [--calib-len L] [--seed S] [--act-order] [--damp 0.01]
  *     [--awq-grid N] [--awq-clip] [--alpha A] [--type-map NAME=TYPE,...]
+ *     [--imatrix FILE | --imatrix-from-calib]
  *     [-z TOK] [-t THREADS] [--allow-requantize] [--json]
  * smoothquant writes W8A8 (presso-native type w8a8, which llama.cpp refuses)
  * and takes no --type. */
@@ -28,6 +29,7 @@ typedef struct {
     double damp;
     bool act_order;
     const char *type_map;
+    const presso_imatrix *imatrix;
 } quantize_meta;
 
 /* presso.* keys: enough to tell how the file was made and to redo it. */
@@ -47,6 +49,15 @@ static presso_status write_meta(void *user, presso_gguf_writer *w) {
                                               (uint64_t)q->calib->n_seqs * (uint64_t)q->calib->seq_len));
         PRESSO_TRY(presso_gguf_writer_set_u64(w, "presso.calib.seed", q->seed));
     }
+    if (q->imatrix) {
+        PRESSO_TRY(presso_gguf_writer_set_string(w, "presso.imatrix.file", q->imatrix->path));
+        PRESSO_TRY(presso_gguf_writer_set_string(w, "presso.imatrix.dataset", q->imatrix->dataset));
+        PRESSO_TRY(presso_gguf_writer_set_u32(w, "presso.imatrix.entries", (uint32_t)q->imatrix->n_entries));
+        PRESSO_TRY(presso_gguf_writer_set_u32(w, "presso.imatrix.chunks", (uint32_t)q->imatrix->chunk_count));
+    } else if (q->cp->imatrix_from_calib) {
+        PRESSO_TRY(presso_gguf_writer_set_string(w, "presso.imatrix.file", "calibration"));
+    }
+    if (q->cp->n_imatrix) PRESSO_TRY(presso_gguf_writer_set_u32(w, "presso.imatrix.tensors", (uint32_t)q->cp->n_imatrix));
     if (strcmp(q->cp->pass->name, "gptq") == 0) {
         PRESSO_TRY(presso_gguf_writer_set_f32(w, "presso.gptq.damp", (float)q->damp));
         PRESSO_TRY(presso_gguf_writer_set_f32(w, "presso.gptq.damp_max_used", (float)q->cp->max_damp));
@@ -89,19 +100,23 @@ static const char *const override_names[] = {"token_embd", "output",   "attn_q",
 /* "NAME=TYPE,NAME=TYPE" into overrides; false after a usage error. */
 static bool parse_type_map(const char *spec, presso_type_override *out, int cap, int *n) {
     *n = 0;
-    char buf[1024];
+    char buf[16384];
     if (strlen(spec) >= sizeof buf) return cli_usage_error("--type-map is too long"), false;
     snprintf(buf, sizeof buf, "%s", spec);
     for (char *save = NULL, *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(item, '=');
         if (!eq) return cli_usage_error("--type-map: '%s' is not NAME=TYPE", item), false;
         *eq = '\0';
+        /* a base name, or blk.<layer or glob>.<block base> */
+        const char *base = item;
+        if (strncmp(item, "blk.", 4) == 0 && strrchr(item, '.') > item + 3) base = strrchr(item, '.') + 1;
         bool known = false;
-        for (size_t i = 0; i < sizeof override_names / sizeof override_names[0]; i++)
-            known |= strcmp(item, override_names[i]) == 0;
-        if (!known)
+        for (size_t i = base == item ? 0 : 2; i < sizeof override_names / sizeof override_names[0]; i++)
+            known |= strcmp(base, override_names[i]) == 0;
+        if (!known || strlen(item) >= sizeof out[0].name)
             return cli_usage_error("--type-map: unknown tensor '%s' (token_embd, output, attn_q, attn_k, attn_v, "
-                                   "attn_output, ffn_gate, ffn_up, ffn_down)", item), false;
+                                   "attn_output, ffn_gate, ffn_up, ffn_down, or blk.N.NAME / a glob such as "
+                                   "blk.*.ffn_down)", item), false;
         presso_type t;
         if (presso_type_from_name(eq + 1, &t) != PRESSO_OK || !presso_type_traits_of(t)->from_float_ref || t == PRESSO_TYPE_Q8_1 || t == PRESSO_TYPE_Q8_K)
             return cli_usage_error("--type-map: '%s' is not a type presso writes", eq + 1), false;
@@ -120,18 +135,19 @@ static bool same_file(const char *a, const char *b) {
 
 int cmd_quantize(int argc, char **argv) {
     const char *in = NULL, *out = NULL, *tokenizer = NULL, *method = NULL, *type_name = NULL, *calib_file = NULL,
-               *type_map = NULL, *v = NULL;
+               *type_map = NULL, *imatrix_file = NULL, *v = NULL;
     int64_t threads = 2, calib_count = PRESSO_CALIB_DEFAULT_COUNT, calib_len = PRESSO_CALIB_DEFAULT_LEN, seed = 1234,
             group = 0, bits = 0, awq_grid = 20;
     double damp = 0.01, alpha = 0.5;
     bool json = false, allow_requantize = false, act_order = false, sym = false, asym = false, damp_set = false,
-         calib_opts = false, awq_clip = false, awq_grid_set = false, alpha_set = false;
+         calib_opts = false, awq_clip = false, awq_grid_set = false, alpha_set = false, imatrix_from_calib = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_flag(a, NULL, "--json")) json = true;
         else if (cli_flag(a, NULL, "--allow-requantize")) allow_requantize = true;
         else if (cli_flag(a, NULL, "--act-order")) act_order = true;
         else if (cli_flag(a, NULL, "--sym")) sym = true;
+        else if (cli_flag(a, NULL, "--imatrix-from-calib")) imatrix_from_calib = true;
         else if (cli_flag(a, NULL, "--asym")) asym = true;
         else if (cli_flag(a, NULL, "--awq-clip")) awq_clip = true;
         else if (cli_option(argv, argc, &i, "-z", "--tokenizer", &v)) {
@@ -146,6 +162,9 @@ int cmd_quantize(int argc, char **argv) {
         } else if (cli_option(argv, argc, &i, NULL, "--type-map", &v)) {
             if (!v) return cli_usage_error("--type-map needs NAME=TYPE[,NAME=TYPE...]");
             type_map = v;
+        } else if (cli_option(argv, argc, &i, NULL, "--imatrix", &v)) {
+            if (!v) return cli_usage_error("--imatrix needs a file (llama-imatrix's .gguf or legacy .dat)");
+            imatrix_file = v;
         } else if (cli_option(argv, argc, &i, NULL, "--calib", &v)) {
             if (!v) return cli_usage_error("--calib needs a text file");
             calib_file = v;
@@ -221,33 +240,52 @@ int cmd_quantize(int argc, char **argv) {
     } else if (presso_quant_type_for_bits((int)bits, (int)group, asym, &cp.type) != PRESSO_OK) {
         return cli_usage_error("%s", presso_last_error());
     }
+    if (imatrix_file && imatrix_from_calib)
+        return cli_usage_error("quantize: give --imatrix FILE or --imatrix-from-calib, not both");
+    if (imatrix_from_calib && !calib_file)
+        return cli_usage_error("quantize: --imatrix-from-calib needs calibration text: --calib FILE");
     const bool needs_calibration = pass->needs_calibration || transform;
+    const bool calibrate = needs_calibration || imatrix_from_calib;
     if (needs_calibration && !calib_file)
         return cli_usage_error("quantize: %s needs calibration text: --calib FILE (e.g. "
                                "../shared/data/tinystories/sample.txt; never the evaluation text)", meth->name);
-    if (!needs_calibration && (calib_file || calib_opts))
-        return cli_usage_error("quantize: %s uses no calibration; drop --calib/--calib-count/--calib-len/--seed",
-                               meth->name);
+    if (!calibrate && (calib_file || calib_opts))
+        return cli_usage_error("quantize: %s uses no calibration; drop --calib/--calib-count/--calib-len/--seed "
+                               "(or add --imatrix-from-calib)", meth->name);
     if (strcmp(pass->name, "gptq") != 0 && (act_order || damp_set))
         return cli_usage_error("quantize: --act-order and --damp are GPTQ options");
-    presso_type_override overrides[16];
-    if (type_map && !parse_type_map(type_map, overrides, 16, &cp.n_overrides)) return 2;
+    presso_type_override overrides[512];
+    if (type_map && !parse_type_map(type_map, overrides, 512, &cp.n_overrides)) return 2;
     cp.overrides = overrides;
+    cp.imatrix_from_calib = imatrix_from_calib;
     cp.opts = (presso_pass_opts){.damp = damp, .act_order = act_order, .block_cols = 128, .n_threads = (int)threads};
     if (same_file(in, out)) return cli_usage_error("quantize: the output %s is the input; refusing to overwrite it", out);
 
+    presso_imatrix *imatrix = NULL;
+    if (imatrix_file) {
+        if (presso_imatrix_load(imatrix_file, &imatrix) != PRESSO_OK) return cli_fail();
+        cp.imatrix = imatrix;
+        fprintf(stderr, "presso: quantize: importance matrix %s: %lld entries over %d chunks%s%s\n", imatrix_file,
+                (long long)imatrix->n_entries, imatrix->chunk_count, imatrix->dataset[0] ? " of " : "",
+                imatrix->dataset);
+    }
     presso_model *m;
     int rc = cli_open_model(in, tokenizer, &m);
-    if (rc) return rc;
+    if (rc) {
+        presso_imatrix_free(imatrix);
+        return rc;
+    }
     presso_calib_set *calib = NULL;
-    if (needs_calibration) {
+    if (calibrate) {
         if (!m->tokenizer) {
+            presso_imatrix_free(imatrix);
             presso_model_free(m);
             return cli_usage_error("%s: the model has no tokenizer to read the calibration text; pass one with -z", in);
         }
         presso_calib_params cpar = {.file = calib_file, .count = (int32_t)calib_count, .len = (int32_t)calib_len,
                                     .seed = (uint64_t)seed};
         if (presso_calib_set_load(m->tokenizer, &cpar, m->config.max_seq_len, &calib) != PRESSO_OK) {
+            presso_imatrix_free(imatrix);
             presso_model_free(m);
             return cli_fail();
         }
@@ -266,11 +304,12 @@ int cmd_quantize(int argc, char **argv) {
         }
         cp.reports = reports;
     }
-    quantize_meta meta = {&cp, meth, m, calib, (uint64_t)seed, damp, act_order, type_map};
+    quantize_meta meta = {&cp, meth, m, calib, (uint64_t)seed, damp, act_order, type_map, imatrix};
     presso_save_params sp = {.type = cp.type, .keep_types = true, .write_metadata = write_meta, .metadata_user = &meta};
     if (presso_compress_model(m, calib, &cp) != PRESSO_OK || presso_model_save_gguf(m, out, &sp) != PRESSO_OK) {
         free(reports);
         presso_calib_set_free(calib);
+        presso_imatrix_free(imatrix);
         presso_model_free(m);
         return cli_fail();
     }
@@ -292,6 +331,8 @@ int cmd_quantize(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "seconds", cp.seconds);
         cJSON_AddNumberToObject(o, "n_fallback", cp.n_fallback);
         cJSON_AddStringToObject(o, "fallback_tensors", cp.fallbacks);
+        cJSON_AddStringToObject(o, "imatrix", imatrix ? imatrix->path : imatrix_from_calib ? "calibration" : "");
+        cJSON_AddNumberToObject(o, "imatrix_tensors", cp.n_imatrix);
         if (calib) {
             cJSON *c = cJSON_AddObjectToObject(o, "calib");
             cJSON_AddStringToObject(c, "file", calib->file);
@@ -347,9 +388,13 @@ int cmd_quantize(int argc, char **argv) {
             printf("AWQ: summed linear output error %.4g at the chosen scales%s vs %.4g for plain RTN (%.1f%% lower)\n",
                    after, awq_clip ? " and clips" : "", before, before > 0 ? 100.0 * (1.0 - after / before) : 0.0);
         }
+        if (imatrix || imatrix_from_calib)
+            printf("%d tensors quantized with importance weights (%s)\n", cp.n_imatrix,
+                   imatrix ? imatrix->path : "from calibration");
     }
     free(reports);
     presso_calib_set_free(calib);
+    presso_imatrix_free(imatrix);
     presso_model_free(m);
     return 0;
 }

@@ -51,7 +51,7 @@ typedef struct {
     double *h;        /* [width][width] Σ x xᵀ; NULL when not wanted. Symmetric after finish. */
     double *mean_abs; /* Σ|x_j| while adding, mean|x_j| after finish */
     float *max_abs;   /* max|x_j| */
-    double *sum_sq;   /* Σ x_j² (Wanda's ‖X_j‖₂ = sqrt(sum_sq[j])); a sum, also after finish */
+    double *sum_sq;   /* Σ x_j²: Wanda's ‖X_j‖₂ = sqrt(sum_sq[j]), llama.cpp's imatrix numerator (the diagonal of h); a sum, also after finish */
     float *scratch;   /* one call's xᵀx in float (summed over <= one sequence, then into double) */
     bool finished;
 } presso_calib_stats;

@@ -1,11 +1,15 @@
 #include "compress/driver.h"
 
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "core/timer.h"
+#include "formats/gguf.h"
 #include "model/llama.h"
 #include "tensor/quants.h"
 #include "tensor/types.h"
@@ -24,10 +28,27 @@ presso_type presso_compress_tensor_type(presso_type type, int64_t width) {
     return width % presso_type_traits_of(fallback)->block_size == 0 ? fallback : PRESSO_TYPE_F16;
 }
 
-static presso_type tensor_type(const presso_compress_params *p, const char *base, int64_t width) {
+/* An override names a base (ffn_down: every layer) or a glob over the
+ * tensor's name without ".weight" (blk.*.ffn_down, blk.1[0-9].attn_v); the
+ * last one that matches wins. */
+static bool override_matches(const presso_type_override *o, const char *name, const char *base) {
+    if (strcmp(o->name, base) == 0) return true;
+    char stem[64];
+    snprintf(stem, sizeof stem, "%s", name);
+    char *dot = strstr(stem, ".weight");
+    if (dot) *dot = '\0';
+    return fnmatch(o->name, stem, 0) == 0;
+}
+
+static presso_type tensor_type(const presso_compress_params *p, const char *name, const char *base, int64_t width,
+                               bool *overridden) {
     presso_type type = p->type;
+    *overridden = false;
     for (int i = 0; i < p->n_overrides; i++)
-        if (strcmp(p->overrides[i].name, base) == 0) type = p->overrides[i].type;
+        if (override_matches(&p->overrides[i], name, base)) {
+            type = p->overrides[i].type;
+            *overridden = true;
+        }
     return presso_compress_tensor_type(type, width);
 }
 
@@ -38,6 +59,44 @@ static void note_fallback(presso_compress_params *p, const char *name, presso_ty
              presso_type_name(type));
 }
 
+/* Drops the resident pages of a source tensor that lives in a read-only
+ * file mapping (the model's own mappings, or the GGUF image, which
+ * presso_gguf_open always mmaps) once the compressed copy replaces it, so
+ * peak RSS stays near one block of the source (the 1B model's 4.4 GB of
+ * fp32 never sit in memory at once). Heap buffers are left alone. */
+static void release_range(uintptr_t lo, uintptr_t hi, const void *map, size_t map_size) {
+    const uintptr_t mlo = (uintptr_t)map, mhi = mlo + map_size;
+    const long page_size = sysconf(_SC_PAGESIZE);
+    if (!map || page_size <= 0 || lo < mlo || hi > mhi) return;
+    const uintptr_t page = (uintptr_t)page_size;
+    const uintptr_t a = (lo + page - 1) / page * page, b = hi / page * page;
+    if (b > a) (void)madvise((void *)a, (size_t)(b - a), MADV_DONTNEED);
+}
+
+static void release_source(const presso_model *m, const void *data, size_t nbytes) {
+    const uintptr_t lo = (uintptr_t)data, hi = lo + nbytes;
+    for (int i = 0; i < PRESSO_MODEL_MAX_MAPPINGS; i++)
+        release_range(lo, hi, m->mappings[i].data, m->mappings[i].size);
+    if (m->format == PRESSO_FORMAT_GGUF && m->format_handle)
+        release_range(lo, hi, presso_gguf_base(m->format_handle), presso_gguf_file_size(m->format_handle));
+}
+
+/* The importance vector of one matrix: from the imatrix file (by tensor
+ * name, as llama-quantize looks it up), or mean x_j² of its calibration
+ * inputs; NULL when there is none. */
+static presso_status tensor_importance(const presso_compress_params *p, const char *name, int64_t in,
+                                       const presso_calib_stats *stats, const float **imat, float **owned) {
+    *imat = NULL;
+    *owned = NULL;
+    if (p->imatrix) return presso_imatrix_find(p->imatrix, name, in, imat);
+    if (!p->imatrix_from_calib || !stats || stats->n_samples == 0) return PRESSO_OK;
+    float *v = malloc(sizeof(float) * (size_t)in);
+    if (!v) return presso_fail(PRESSO_ERR_NOMEM, "out of memory for the importance of %s", name);
+    for (int64_t j = 0; j < in; j++) v[j] = (float)(stats->sum_sq[j] / (double)stats->n_samples);
+    *imat = *owned = v;
+    return PRESSO_OK;
+}
+
 /* Compresses one matrix into a new buffer owned by m and points t at it.
  * A block linear goes through the pass (with its input statistics when the
  * pass calibrates) where the pass writes the tensor's type; token_embd and
@@ -46,10 +105,9 @@ static presso_status compress_tensor(presso_model *m, presso_tensor *t, const ch
                                      bool block_linear, const presso_calib_stats *stats, presso_compress_params *p) {
     const int64_t in = t->ne[0], out = presso_tensor_nelements(t) / in;
     const presso_type_traits *src = presso_type_traits_of(t->type);
-    const presso_type type = tensor_type(p, base, in);
+    bool overridden;
+    const presso_type type = tensor_type(p, name, base, in, &overridden);
     const presso_type want = p->type;
-    bool overridden = false;
-    for (int i = 0; i < p->n_overrides; i++) overridden |= strcmp(p->overrides[i].name, base) == 0;
     if (type != want && !overridden) note_fallback(p, name, type);
     const int64_t row_bytes = presso_row_bytes(type, in);
     float *w = malloc(sizeof(float) * (size_t)(in * out));
@@ -64,27 +122,37 @@ static presso_status compress_tensor(presso_model *m, presso_tensor *t, const ch
     presso_status st = PRESSO_OK;
     if (!presso_floats_all_finite(w, in * out)) st = presso_fail(PRESSO_ERR_FORMAT, "%s holds inf or nan", name);
     const presso_type_traits *to = presso_type_traits_of(type);
+    const float *imat = NULL;
+    float *imat_owned = NULL;
+    if (st == PRESSO_OK && to->is_quantized) st = tensor_importance(p, name, in, stats, &imat, &imat_owned);
     if (st == PRESSO_OK) {
+        if (imat && presso_quantize_has_weighted(type)) p->n_imatrix++;
         const bool run_pass = block_linear && (stats || !p->pass->needs_calibration) &&
                               (to->is_quantized || p->pass->writes_dense);
         if (!run_pass) {
-            for (int64_t r = 0; r < out; r++) to->from_float_ref(w + r * in, (uint8_t *)dst + r * row_bytes, in);
+            for (int64_t r = 0; r < out; r++) {
+                const float *x = w + r * in;
+                uint8_t *row = (uint8_t *)dst + r * row_bytes;
+                if (!imat || !presso_quantize_row_weighted(type, x, row, in, imat)) to->from_float_ref(x, row, in);
+            }
         } else {
             presso_pass_opts o = p->opts;
             o.type = type;
-            presso_pass_layer layer = {.name = name, .w = w, .in = in, .out = out, .stats = stats};
+            presso_pass_layer layer = {.name = name, .w = w, .in = in, .out = out, .stats = stats, .imatrix = imat};
             presso_pass_report rep = {0};
             st = p->pass->run(&layer, &o, dst, &rep);
             p->n_dead += rep.n_dead;
             if (rep.damp_used > p->max_damp) p->max_damp = rep.damp_used;
         }
     }
+    free(imat_owned);
     free(w);
     if (st == PRESSO_OK) st = presso_model_own(m, dst);
     if (st != PRESSO_OK) {
         free(dst);
         return st;
     }
+    release_source(m, t->data, t->nbytes);
     t->type = type;
     t->data = dst;
     t->nbytes = (size_t)(row_bytes * out);
@@ -147,14 +215,17 @@ presso_status presso_compress_model(presso_model *m, const presso_calib_set *cal
     p->fallbacks[0] = '\0';
     p->n_dead = 0;
     p->max_damp = 0.0;
+    p->n_imatrix = 0;
     const presso_llama_config *c = &m->config;
-    const bool calibrate = p->pass->needs_calibration || p->transform;
+    const bool calibrate = p->pass->needs_calibration || p->transform || p->imatrix_from_calib;
     const presso_type_traits *target = presso_type_traits_of(p->type);
     if (!target || !target->from_float_ref || (!target->is_quantized && !p->pass->writes_dense))
         return presso_fail(PRESSO_ERR_INVALID_ARG, "the target type must be a quantized type");
     if (calibrate && (!calib || calib->n_seqs <= 0))
         return presso_fail(PRESSO_ERR_INVALID_ARG, "%s needs calibration text",
-                           p->transform ? p->transform->name : p->pass->name);
+                           p->transform                     ? p->transform->name
+                           : p->pass->needs_calibration     ? p->pass->name
+                                                            : "an importance matrix from calibration");
     PRESSO_TRY(check_sources(m, p));
     if (calibrate)
         for (int64_t i = 0; i < (int64_t)calib->n_seqs * calib->seq_len; i++)
@@ -202,7 +273,12 @@ presso_status presso_compress_model(presso_model *m, const presso_calib_set *cal
             presso_block_ctx ctx = {.m = m, .layer = l, .stats = cap.stats, .opts = &p->transform_opts,
                                     .n_threads = p->opts.n_threads, .state = s, .inputs = acts,
                                     .n_seqs = calib->n_seqs, .seq_len = calib->seq_len};
-            for (int i = 0; i < 7; i++) ctx.types[i] = tensor_type(p, bases[i], ts[i]->ne[0]);
+            for (int i = 0; i < 7; i++) {
+                char name[64];
+                bool overridden;
+                snprintf(name, sizeof name, "blk.%d.%s.weight", (int)l, bases[i]);
+                ctx.types[i] = tensor_type(p, name, bases[i], ts[i]->ne[0], &overridden);
+            }
             presso_block_report rep = {.alpha = {-1, -1, -1, -1}};
             st = p->transform->run(&ctx, &rep);
             if (p->reports) p->reports[l] = rep;

@@ -22,12 +22,16 @@
 #include <stdint.h>
 
 #include "compress/calib.h"
+#include "compress/imatrix.h"
 #include "compress/pass.h"
 #include "compress/transform.h"
 #include "model/model.h"
 
 /* A per-tensor type: name is a GGUF base name (token_embd, output, attn_q,
- * attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down), for every layer. */
+ * attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down) for every layer,
+ * or a glob (fnmatch) over tensor names without ".weight", e.g.
+ * blk.*.ffn_down or blk.3.attn_v; the last match wins. An overridden type
+ * whose block does not fit the rows still falls back. */
 typedef struct {
     char name[32];
     presso_type type;
@@ -51,12 +55,15 @@ typedef struct {
     const presso_block_transform *transform;
     presso_transform_opts transform_opts;
     presso_block_report *reports; /* NULL or n_layers entries, filled by the transform */
+    const presso_imatrix *imatrix; /* importance per tensor from a llama-imatrix file; NULL: none */
+    bool imatrix_from_calib;       /* importance = mean x_j² of each linear's calibration inputs (needs calib) */
     void (*progress)(void *user, const presso_compress_progress *p);
     void *user;
     /* Filled in. */
     int n_fallback;            /* matrices whose rows fit no block of `type` */
     char fallbacks[1024];      /* "blk.0.ffn_down.weight=f16,..." */
     int64_t n_dead;            /* GPTQ: dead input columns over all layers */
+    int n_imatrix;             /* matrices quantized with an importance vector */
     double max_damp;           /* GPTQ: the largest dampening any layer needed */
     double seconds;
 } presso_compress_params;

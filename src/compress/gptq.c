@@ -102,7 +102,9 @@ presso_status presso_gptq_quantize(const float *w, int64_t rows, int64_t cols, c
                 if (init_at[i] >= 0) {
                     const int64_t b = init_at[i];
                     for (int64_t c = 0; c < bs; c++) tmp[c] = wr[inv[b * bs + c]];
-                    tr->from_float_ref(tmp, row_blocks + b * bb, bs);
+                    if (!opts->imatrix ||
+                        !presso_quantize_row_weighted(type, tmp, row_blocks + b * bb, bs, opts->imatrix + b * bs))
+                        tr->from_float_ref(tmp, row_blocks + b * bb, bs);
                 }
                 const int64_t j = perm[i];
                 const float x = wr[i];
@@ -147,8 +149,10 @@ static presso_status gptq_run(const presso_pass_layer *layer, const presso_pass_
     if (layer->stats->width != layer->in)
         return presso_fail(PRESSO_ERR_SHAPE, "%s: statistics of width %lld for a layer of %lld inputs", layer->name,
                            (long long)layer->stats->width, (long long)layer->in);
+    presso_pass_opts o = *opts;
+    o.imatrix = layer->imatrix;
     presso_status st = presso_gptq_quantize(layer->w, layer->out, layer->in, layer->stats->h,
-                                            layer->stats->n_samples, opts->type, opts, dst, NULL, report);
+                                            layer->stats->n_samples, opts->type, &o, dst, NULL, report);
     if (st != PRESSO_OK) presso_fail_context(st, "%s: ", layer->name);
     return st;
 }

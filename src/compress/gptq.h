@@ -12,9 +12,10 @@
 /* Quantizes W [rows][cols] to `type` (cols a multiple of its block size,
  * presso_grid_supported(type)), minimizing ‖(W−Q)X‖² for inputs with
  * h = Σ x xᵀ [cols][cols] over n_samples rows x.
- * Each block's scale(s)/min(s) come from the type's reference quantizer run
- * on the block's current (error-updated) weights when GPTQ reaches the
- * block's first column (in processing order); each column then goes onto
+ * Each block's scale(s)/min(s) come from the type's reference quantizer
+ * (or, with opts->imatrix, the importance-weighted one of llama-quantize
+ * --imatrix) run on the block's current (error-updated) weights when GPTQ
+ * reaches the block's first column (in processing order); each column then goes onto
  * exactly that grid. dst receives rows*cols/block_size blocks; q (may be
  * NULL) the dequantized values [rows][cols], bit-identical to
  * dequantize(dst). A Hessian that is not positive definite after dampening

@@ -25,6 +25,8 @@ typedef struct {
     double damp;      /* GPTQ: dampening λ, H += λ·mean(diag H)·I (Frantar et al. 2022, §4 step 3) */
     bool act_order;   /* GPTQ: quantize columns by decreasing diag H */
     int block_cols;   /* GPTQ: lazy batch width B; <= 0: 128 */
+    const float *imatrix; /* GPTQ: [in] importance per input column (original order): each block's scales are
+                             searched weighted by it (as llama-quantize --imatrix); NULL: reference quantizer */
     int n_threads;
     /* Pruning passes (magnitude.c, wanda.c, sparsegpt.c; see prune.h). */
     double sparsity;      /* fraction of each output row's weights set to zero, [0, 1) */
@@ -39,6 +41,8 @@ typedef struct {
     const float *w;                   /* [out][in] weights as floats */
     int64_t in, out;
     const presso_calib_stats *stats;  /* statistics of the layer's inputs; NULL for passes without calibration */
+    const float *imatrix;             /* [in] importance per input column (llama.cpp's imatrix: mean x_j²);
+                                         NULL: none. RTN then searches block scales weighted by it. */
 } presso_pass_layer;
 
 typedef struct {

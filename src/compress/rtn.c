@@ -1,10 +1,14 @@
 /* Round-to-nearest: the target type's reference quantizer, i.e. exactly what
  * llama.cpp's llama-quantize writes without an importance matrix. The
- * baseline every other method must beat. */
+ * baseline every other method must beat. With an importance matrix
+ * (layer->imatrix) the block scales are searched minimizing the
+ * importance-weighted error, exactly as llama-quantize --imatrix does
+ * (tensor/quants_imatrix.c); the rounding stays to nearest. */
 #include <stdint.h>
 
 #include "compress/pass.h"
 #include "core/error.h"
+#include "tensor/quants.h"
 #include "tensor/types.h"
 
 presso_status presso_quant_type_for_bits(int bits, int group, bool asym, presso_type *out) {
@@ -50,15 +54,21 @@ static presso_status rtn_run(const presso_pass_layer *layer, const presso_pass_o
         return presso_fail(PRESSO_ERR_INVALID_ARG, "%s: rows of %lld do not fit %s blocks", layer->name,
                            (long long)layer->in, t ? t->name : "?");
     *report = (presso_pass_report){0};
+    const float *imat = layer->imatrix && presso_quantize_has_weighted(opts->type) ? layer->imatrix : NULL;
 #pragma omp parallel for num_threads(opts->n_threads > 0 ? opts->n_threads : 1) schedule(static)
-    for (int64_t r = 0; r < layer->out; r++)
-        t->from_float_ref(layer->w + r * layer->in, (uint8_t *)dst + r * row_bytes, layer->in);
+    for (int64_t r = 0; r < layer->out; r++) {
+        const float *x = layer->w + r * layer->in;
+        uint8_t *row = (uint8_t *)dst + r * row_bytes;
+        if (!imat || !presso_quantize_row_weighted(opts->type, x, row, layer->in, imat))
+            t->from_float_ref(x, row, layer->in);
+    }
     return PRESSO_OK;
 }
 
 const presso_pass presso_pass_rtn = {
     .name = "rtn",
-    .summary = "round to nearest with the type's reference quantizer (llama.cpp's llama-quantize)",
+    .summary = "round to nearest with the type's reference quantizer (llama.cpp's llama-quantize; --imatrix weights "
+               "the scale search as llama-quantize --imatrix)",
     .needs_calibration = false,
     .run = rtn_run,
 };

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "presso.h"
 #include "tensor/fp16.h"
 
 #define PRESSO_QK4_0 32
@@ -84,5 +85,14 @@ void presso_quantize_q4_K_ref(const float *src, void *dst, int64_t n);
 void presso_quantize_q5_K_ref(const float *src, void *dst, int64_t n);
 void presso_quantize_q6_K_ref(const float *src, void *dst, int64_t n);
 void presso_quantize_q8_K_ref(const float *src, void *dst, int64_t n);
+
+/* Importance-weighted quantizers (quants_imatrix.c): ggml's
+ * quantize_row_*_impl with quant_weights, i.e. what llama-quantize --imatrix
+ * writes; imatrix holds n per-column importances (mean x² over calibration).
+ * One row of n elements (a multiple of the block size). False, writing
+ * nothing, for a type without a weighted path (Q8_0 and the float types:
+ * llama.cpp ignores the importance there). */
+bool presso_quantize_has_weighted(presso_type type);
+bool presso_quantize_row_weighted(presso_type type, const float *x, void *dst, int64_t n, const float *imatrix);
 
 #endif
