@@ -57,7 +57,12 @@ typedef enum {
      * weights with one fp32 scale per row, int8 activations per token at
      * run time. Layout in src/tensor/w8a8.h. */
     PRESSO_TYPE_W8A8 = 1000,
-    PRESSO_TYPE_COUNT = 1001, /* tables indexed by type id have this many rows */
+    /* presso-native 3- and 2-bit types, groups of 32 with an f16 scale and
+     * min each (asymmetric, GPTQ's grid), for widths no 256-wide K-quant
+     * fits (layout: src/tensor/lowbit.h, docs/formats.md). */
+    PRESSO_TYPE_Q3_G32 = 1001, /* 4.0 bits per weight */
+    PRESSO_TYPE_Q2_G32 = 1002, /* 3.0 bits per weight */
+    PRESSO_TYPE_COUNT = 1003, /* tables indexed by type id have this many rows */
     /* presso-native 2:4 sparse types, ids far above ggml's so no GGUF
      * runtime mistakes them for its own (layout: src/tensor/sparse.h,
      * docs/formats.md). */

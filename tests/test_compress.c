@@ -107,7 +107,7 @@ static void test_stats(void) {
 static void test_grid_roundtrip(void) {
     const presso_type types[] = {PRESSO_TYPE_Q4_0, PRESSO_TYPE_Q4_1, PRESSO_TYPE_Q5_0, PRESSO_TYPE_Q5_1,
                                  PRESSO_TYPE_Q8_0, PRESSO_TYPE_Q2_K, PRESSO_TYPE_Q3_K, PRESSO_TYPE_Q4_K,
-                                 PRESSO_TYPE_Q5_K, PRESSO_TYPE_Q6_K};
+                                 PRESSO_TYPE_Q5_K, PRESSO_TYPE_Q6_K, PRESSO_TYPE_Q3_G32, PRESSO_TYPE_Q2_G32};
     presso_rng rng;
     presso_rng_seed(&rng, 11);
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
@@ -271,6 +271,13 @@ static void test_type_mapping(void) {
     CHECK(presso_quant_type_for_bits(3, 32, false, &t) == PRESSO_ERR_UNSUPPORTED);
     CHECK(strstr(presso_last_error(), "q3_k") != NULL);
     CHECK(presso_quant_type_for_bits(7, 32, false, &t) == PRESSO_ERR_UNSUPPORTED);
+    CHECK_OK(presso_quant_type_for_bits(3, 32, true, &t)); /* presso-native 32-group low-bit types */
+    CHECK(t == PRESSO_TYPE_Q3_G32);
+    CHECK_OK(presso_quant_type_for_bits(2, 0, true, &t));
+    CHECK(t == PRESSO_TYPE_Q2_G32);
+    CHECK(presso_quant_type_for_bits(2, 64, true, &t) == PRESSO_ERR_UNSUPPORTED);
+    CHECK_OK(presso_quant_check_group(PRESSO_TYPE_Q3_G32, 32));
+    CHECK(presso_quant_check_group(PRESSO_TYPE_Q2_G32, 128) == PRESSO_ERR_UNSUPPORTED);
     CHECK_OK(presso_quant_check_group(PRESSO_TYPE_Q4_K, 32));
     CHECK(presso_quant_check_group(PRESSO_TYPE_Q4_0, 64) == PRESSO_ERR_UNSUPPORTED);
     CHECK(presso_pass_find("gptq") == &presso_pass_gptq && presso_pass_find("rtn") == &presso_pass_rtn);

@@ -32,7 +32,8 @@ static void test_traits(void) {
     presso_type parsed;
     CHECK_OK(presso_type_from_name("W8A8", &parsed));
     CHECK(parsed == PRESSO_TYPE_W8A8 && (int)parsed == 1000);
-    CHECK(presso_type_traits_of(999) == NULL && presso_type_traits_of(1001) == NULL);
+    CHECK(presso_type_traits_of(999) == NULL && presso_type_traits_of(PRESSO_TYPE_COUNT) == NULL &&
+          presso_type_traits_of(1099) == NULL); /* 1001, 1002: q3_g32, q2_g32 (lowbit.h) */
 }
 
 static void test_roundtrip(presso_rng *rng) {

@@ -3,6 +3,7 @@
 # q4_0 loads and generates in llama.cpp (llama-cpp-python), the SmoothQuant
 # W8A8 file (tensor type 1000, tensor/w8a8.h) fails to load with llama.cpp's
 # "invalid ggml type 1000" error and produces no tokens, and presso runs it.
+# The same for presso's q3_g32 (type 1001, tensor/lowbit.h).
 # Skipped (77) when the oracle venv cannot import llama_cpp.
 set -u
 : "${PRESSO:?}" "${PRESSO_SHARED_DIR:?}"
@@ -16,6 +17,7 @@ source "$(dirname "$0")/lib.bash"
 "$PRESSO" quantize "$model" "$tmp/q4.gguf" --method rtn --type q4_0 >/dev/null 2>&1 && pass || fail "rtn q4_0"
 "$PRESSO" quantize "$model" "$tmp/w8a8.gguf" --method smoothquant --calib "$calib" --calib-count 2 --calib-len 64 \
   >/dev/null 2>&1 && pass || fail "smoothquant"
+"$PRESSO" quantize "$model" "$tmp/q3g.gguf" --method rtn --type q3_g32 >/dev/null 2>&1 && pass || fail "rtn q3_g32"
 
 load() { # FILE: prints LOADED <text> or REFUSED <exception>; llama.cpp's log goes to stderr
   "$PY" - "$1" <<'PY'
@@ -39,4 +41,9 @@ rc=$?
 grep -q "invalid ggml type 1000" "$tmp/w8.err" && pass || fail "llama.cpp's log lacks 'invalid ggml type 1000': $(grep -i type "$tmp/w8.err" | head -3)"
 grep -q "^LOADED" "$tmp/w8.out" && fail "llama.cpp generated from a w8a8 file" || pass
 "$PRESSO" generate "$tmp/w8a8.gguf" -p "Once upon a time" -n 8 >/dev/null 2>&1 && pass || fail "presso generate on w8a8"
+load "$tmp/q3g.gguf" >"$tmp/q3g.out" 2>"$tmp/q3g.err"
+rc=$?
+[ $rc -eq 3 ] && grep -q "^REFUSED ValueError" "$tmp/q3g.out" && pass || fail "llama.cpp did not refuse q3_g32 (rc $rc): $(cat "$tmp/q3g.out")"
+grep -q "invalid ggml type 1001" "$tmp/q3g.err" && pass || fail "llama.cpp's log lacks 'invalid ggml type 1001': $(grep -i type "$tmp/q3g.err" | head -3)"
+"$PRESSO" generate "$tmp/q3g.gguf" -p "Once upon a time" -n 8 >/dev/null 2>&1 && pass || fail "presso generate on q3_g32"
 finish

@@ -233,7 +233,7 @@ int cmd_quantize(int argc, char **argv) {
         const presso_type_traits *t = presso_type_traits_of(cp.type);
         if (!t->is_quantized || !t->from_float_ref || cp.type == PRESSO_TYPE_Q8_1 || cp.type == PRESSO_TYPE_Q8_K)
             return cli_usage_error("quantize: --type %s is not a quantized type presso writes (q4_0, q4_1, q5_0, "
-                                   "q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k, w8a8; use convert for f16/bf16)", type_name);
+                                   "q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k, q3_g32, q2_g32, w8a8; use convert for f16/bf16)", type_name);
         if (cp.type == PRESSO_TYPE_W8A8 && strcmp(pass->name, "rtn") != 0)
             return cli_usage_error("quantize: w8a8 is written by rtn or smoothquant (GPTQ needs a block grid)");
         if (presso_quant_check_group(cp.type, (int)group) != PRESSO_OK) return cli_usage_error("%s", presso_last_error());

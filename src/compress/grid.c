@@ -3,13 +3,14 @@
 #include <math.h>
 #include <string.h>
 
+#include "tensor/lowbit.h"
 #include "tensor/quants.h"
 
 bool presso_grid_supported(presso_type type) {
     switch (type) {
     case PRESSO_TYPE_Q4_0: case PRESSO_TYPE_Q4_1: case PRESSO_TYPE_Q5_0: case PRESSO_TYPE_Q5_1:
     case PRESSO_TYPE_Q8_0: case PRESSO_TYPE_Q2_K: case PRESSO_TYPE_Q3_K: case PRESSO_TYPE_Q4_K:
-    case PRESSO_TYPE_Q5_K: case PRESSO_TYPE_Q6_K: return true;
+    case PRESSO_TYPE_Q5_K: case PRESSO_TYPE_Q6_K: case PRESSO_TYPE_Q3_G32: case PRESSO_TYPE_Q2_G32: return true;
     default: return false;
     }
 }
@@ -158,6 +159,18 @@ float presso_grid_set(presso_type type, void *block, int pos, float w) {
         uint8_t *h = &b->qh[32 * k + l];
         *h = (uint8_t)((*h & ~(3u << (2 * quarter))) | ((unsigned)(code >> 4) << (2 * quarter)));
         return dl * q;
+    }
+    case PRESSO_TYPE_Q3_G32:
+    case PRESSO_TYPE_Q2_G32: {
+        /* Both blocks begin with f16 d, m; the codes follow (lowbit.h). */
+        const bool three = type == PRESSO_TYPE_Q3_G32;
+        presso_block_q3_g32 *b3 = block;
+        presso_block_q2_g32 *b2 = block;
+        const float d = presso_f16_to_f32(three ? b3->d : b2->d), m = presso_f16_to_f32(three ? b3->m : b2->m);
+        const int bits = three ? 3 : 2;
+        const int q = nearest_level(w - m, d, 0, (1 << bits) - 1);
+        presso_g32_set_code(three ? b3->qs : b2->qs, bits, pos, q);
+        return (float)q * d + m;
     }
     default: return 0.0f;
     }

@@ -22,12 +22,20 @@ presso_status presso_quant_type_for_bits(int bits, int group, bool asym, presso_
         if (asym) return presso_fail(PRESSO_ERR_UNSUPPORTED, "--bits 8 --asym is not representable in GGUF (q8_0 is symmetric)");
         *out = PRESSO_TYPE_Q8_0;
         return PRESSO_OK;
-    case 2: case 3: case 6:
-        return presso_fail(PRESSO_ERR_UNSUPPORTED, "--bits %d with groups of 32 is not representable in GGUF; "
-                           "use --type q%d_k", bits, bits);
+    case 2: case 3:
+        /* presso-native q2_g32 / q3_g32 (lowbit.h): asymmetric only, llama.cpp cannot read them. */
+        if (!asym)
+            return presso_fail(PRESSO_ERR_UNSUPPORTED, "--bits %d with groups of 32 is asymmetric only (presso's "
+                               "q%d_g32: --asym), or use --type q%d_k", bits, bits, bits);
+        *out = bits == 3 ? PRESSO_TYPE_Q3_G32 : PRESSO_TYPE_Q2_G32;
+        return PRESSO_OK;
+    case 6:
+        return presso_fail(PRESSO_ERR_UNSUPPORTED, "--bits 6 with groups of 32 is not representable in GGUF; "
+                           "use --type q6_k");
     default:
         return presso_fail(PRESSO_ERR_UNSUPPORTED, "--bits %d is not representable in GGUF (4, 5 or 8 with "
-                           "groups of 32; 2..6 as K-quants with --type)", bits);
+                           "groups of 32; 2, 3 with --asym as presso's q2_g32/q3_g32; 2..6 as K-quants with "
+                           "--type)", bits);
     }
 }
 
@@ -37,7 +45,8 @@ presso_status presso_quant_check_group(presso_type type, int group) {
     switch (type) {
     case PRESSO_TYPE_Q2_K: case PRESSO_TYPE_Q3_K: case PRESSO_TYPE_Q6_K: natural = 16; break;
     case PRESSO_TYPE_Q4_0: case PRESSO_TYPE_Q4_1: case PRESSO_TYPE_Q5_0: case PRESSO_TYPE_Q5_1:
-    case PRESSO_TYPE_Q8_0: case PRESSO_TYPE_Q4_K: case PRESSO_TYPE_Q5_K: natural = 32; break;
+    case PRESSO_TYPE_Q8_0: case PRESSO_TYPE_Q4_K: case PRESSO_TYPE_Q5_K: case PRESSO_TYPE_Q3_G32:
+    case PRESSO_TYPE_Q2_G32: natural = 32; break;
     default: return presso_fail(PRESSO_ERR_UNSUPPORTED, "%s has no groups", presso_type_name(type));
     }
     if (group != natural)

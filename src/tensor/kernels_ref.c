@@ -60,6 +60,8 @@ DEFINE_BLOCK_DOT(PRESSO_TYPE_Q3_K, q3_K)
 DEFINE_BLOCK_DOT(PRESSO_TYPE_Q4_K, q4_K)
 DEFINE_BLOCK_DOT(PRESSO_TYPE_Q5_K, q5_K)
 DEFINE_BLOCK_DOT(PRESSO_TYPE_Q6_K, q6_K)
+DEFINE_BLOCK_DOT(PRESSO_TYPE_Q3_G32, q3_g32)
+DEFINE_BLOCK_DOT(PRESSO_TYPE_Q2_G32, q2_g32)
 
 static const presso_kernels ref_kernels = {
     .name = "ref",
@@ -78,6 +80,8 @@ static const presso_kernels ref_kernels = {
             [PRESSO_TYPE_Q4_K] = vec_dot_q4_K_ref,
             [PRESSO_TYPE_Q5_K] = vec_dot_q5_K_ref,
             [PRESSO_TYPE_Q6_K] = vec_dot_q6_K_ref,
+            [PRESSO_TYPE_Q3_G32] = vec_dot_q3_g32_ref, /* float activations (no integer dot) */
+            [PRESSO_TYPE_Q2_G32] = vec_dot_q2_g32_ref,
             [PRESSO_TYPE_W8A8] = presso_w8a8_vec_dot_f32_ref,
         },
     .vec_dot_q = presso_vec_dot_q_ref_table,

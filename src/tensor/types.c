@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "core/error.h"
+#include "tensor/lowbit.h"
 #include "tensor/quants.h"
 #include "tensor/sparse.h"
 #include "tensor/w8a8.h"
@@ -31,6 +32,11 @@ static const presso_type_traits type_table[PRESSO_TYPE_COUNT] = {
     QUANT_ROW(PRESSO_TYPE_Q8_K, "q8_K", PRESSO_QK_K, presso_block_q8_K, q8_K),
     /* presso-native (id 1000; llama.cpp refuses it): a row is [fp32 scale][int8 x n] (w8a8.h). */
     [PRESSO_TYPE_W8A8] = {"w8a8", 1, 1, true, PRESSO_W8A8_ROW_HEADER, presso_w8a8_to_float, presso_w8a8_from_float_ref},
+    /* presso-native (ids 1001/1002; llama.cpp refuses them): 32-groups, f16 d and m, packed codes (lowbit.h). */
+    [PRESSO_TYPE_Q3_G32] = {"q3_g32", PRESSO_QK_G32, sizeof(presso_block_q3_g32), true, 0, presso_dequantize_q3_g32,
+                            presso_quantize_q3_g32_ref},
+    [PRESSO_TYPE_Q2_G32] = {"q2_g32", PRESSO_QK_G32, sizeof(presso_block_q2_g32), true, 0, presso_dequantize_q2_g32,
+                            presso_quantize_q2_g32_ref},
 };
 
 /* presso-native sparse rows (sparse.h), ids from PRESSO_TYPE_SPARSE_FIRST.
