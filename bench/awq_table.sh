@@ -13,14 +13,7 @@
 #
 # usage: bench/awq_table.sh [PRESSO_BIN]   (writes bench/results/awq_tinystories656k.{md,json})
 set -eu
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(dirname "$here")"
-presso="${1:-$root/build/presso}"
-shared="${PRESSO_SHARED_DIR:-$root/../shared}"
-model="$shared/models/tinystories-656k"
-calib="$shared/data/tinystories/sample.txt"
-valid="$shared/data/tinystories/valid.txt"
-wiki="$shared/data/wikitext-2/wiki.test.raw"
+source "$(dirname "$0")/lib.sh"
 threads="${THREADS:-1}"
 wiki_chunks="${WIKI_CHUNKS:-300}"
 types="${TYPES:-q4_0 q4_1 q5_0 q8_0}"

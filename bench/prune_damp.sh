@@ -12,14 +12,7 @@
 #
 # usage: bench/prune_damp.sh [PRESSO_BIN]   (writes bench/results/prune_damp_tinystories656k.{md,json})
 set -eu
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(dirname "$here")"
-presso="${1:-$root/build/presso}"
-shared="${PRESSO_SHARED_DIR:-$root/../shared}"
-model="$shared/models/tinystories-656k"
-calib="$shared/data/tinystories/sample.txt"
-valid="$shared/data/tinystories/valid.txt"
-wiki="$shared/data/wikitext-2/wiki.test.raw"
+source "$(dirname "$0")/lib.sh"
 jobs="${JOBS:-2}"
 wiki_chunks="${WIKI_CHUNKS:-60}"
 damps="${DAMPS:-0.01 0.03 0.1 0.3 1.0}"

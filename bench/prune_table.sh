@@ -18,14 +18,7 @@
 # usage: bench/prune_table.sh [PRESSO_BIN]   (writes bench/results/prune_tinystories656k.{md,json})
 #   env: WIKI_CHUNKS (60), DAMP (0.01), JOBS (2 rows at a time), THREADS (1 per row)
 set -eu
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(dirname "$here")"
-presso="${1:-$root/build/presso}"
-shared="${PRESSO_SHARED_DIR:-$root/../shared}"
-model="$shared/models/tinystories-656k"
-calib="$shared/data/tinystories/sample.txt"
-valid="$shared/data/tinystories/valid.txt"
-wiki="$shared/data/wikitext-2/wiki.test.raw"
+source "$(dirname "$0")/lib.sh"
 threads="${THREADS:-1}"
 jobs="${JOBS:-2}"
 wiki_chunks="${WIKI_CHUNKS:-60}"

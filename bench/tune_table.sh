@@ -20,14 +20,7 @@
 # usage: bench/tune_table.sh [PRESSO_BIN]  (writes bench/results/tune_tinystories656k.{md,json})
 # env: K STEPS LR PREFIX_LR LOSS_FROM TRAIN_THREADS THREADS WIKI_CHUNKS SETTINGS KEEP_TMP
 set -eu
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(dirname "$here")"
-presso="${1:-$root/build/presso}"
-shared="${PRESSO_SHARED_DIR:-$root/../shared}"
-model="$shared/models/tinystories-656k"
-calib="$shared/data/tinystories/sample.txt"
-valid="$shared/data/tinystories/valid.txt"
-wiki="$shared/data/wikitext-2/wiki.test.raw"
+source "$(dirname "$0")/lib.sh"
 threads="${THREADS:-2}"
 train_threads="${TRAIN_THREADS:-1}"
 wiki_chunks="${WIKI_CHUNKS:-300}"
