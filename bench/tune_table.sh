@@ -11,14 +11,14 @@
 #
 # Prompts are trained on tinystories/sample.txt only (7 windows of 128
 # tokens, BOS + 127; nothing from valid.txt or wikitext-2), full batch,
-# fixed seed. Settings: presso has no 2/3-bit GGUF type on this model (the
-# K-quants fall back to q4_0/q5_0 on its 128/384-wide rows and --bits 2/3 is
-# not representable), and the prune branch (SparseGPT) has not landed, so the
-# strongest compressions available are used: GPTQ q4_0 and RTN q4_1 (the
-# worst ppl of bench/results/quant_tinystories656k.md).
+# fixed seed. Settings (SETTINGS, METHOD-TYPE): by default GPTQ q4_0 and RTN
+# q4_1; the K-quants fall back to q4_0/q5_0 on this model's 128/384-wide rows,
+# so its 3- and 2-bit settings are presso's q3_g32 / q2_g32
+# (SETTINGS="gptq-q3_g32 gptq-q2_g32" TABLE=tune_lowbit_tinystories656k).
 #
 # usage: bench/tune_table.sh [PRESSO_BIN]  (writes bench/results/tune_tinystories656k.{md,json})
 # env: K STEPS LR PREFIX_LR LOSS_FROM TRAIN_THREADS THREADS WIKI_CHUNKS SETTINGS KEEP_TMP
+#      TABLE (results name, default tune_tinystories656k; e.g. SETTINGS="gptq-q3_g32 gptq-q2_g32" TABLE=tune_lowbit_tinystories656k)
 set -eu
 source "$(dirname "$0")/lib.sh"
 threads="${THREADS:-2}"
@@ -128,7 +128,7 @@ for t in 1 2; do
 done
 load="$(cut -d' ' -f1-3 /proc/loadavg)"
 
-python3 - "$rows" "$cost" "$out/tune_tinystories656k" "$wiki_chunks" "$("$presso" --help | head -1)" "$k" "$steps" "$lr" "$prefix_lr" "$train_threads" "$load" "$hard" "$loss_from" <<'PY'
+python3 - "$rows" "$cost" "$out/${TABLE:-tune_tinystories656k}" "$wiki_chunks" "$("$presso" --help | head -1)" "$k" "$steps" "$lr" "$prefix_lr" "$train_threads" "$load" "$hard" "$loss_from" <<'PY'
 import json, math, platform, sys, time
 rows = [json.loads(l) for l in open(sys.argv[1])]
 cost = [json.loads(l) for l in open(sys.argv[2])]
@@ -138,7 +138,7 @@ meta = {"model": "tinystories-656k (HF, F32)", "ctx": 128, "protocol": "llamacpp
         "teacher": "the F32 model (forward KL; its logits of the 7 training windows computed once and kept in memory)",
         "hard prompt": hard,
         "wikitext2": "wiki.test.raw, " + (f"first {chunks} chunks" if int(chunks) else "whole file") + " (never trained on)",
-        "settings": "gptq-q4_0 = GPTQ q4_0 (calib sample.txt, damp 0.01); rtn-q4_1 = round-to-nearest q4_1. No 2/3-bit GGUF type exists for this model's widths and SparseGPT has not landed: these are the strongest compressions presso has.",
+        "settings": "METHOD-TYPE: gptq = GPTQ onto TYPE (calib sample.txt, 128-token windows, damp 0.01), rtn = round to nearest; q3_g32 / q2_g32 are presso's 32-group 3- and 2-bit types (4.0 / 3.0 bits/weight; no K-quant fits this model's 128/384-wide rows)",
         "load average at the end": load,
         "machine": platform.machine(), "date": time.strftime("%Y-%m-%d"), "presso": version}
 f32 = next(r for r in rows if r["setting"] == "f32")

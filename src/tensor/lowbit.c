@@ -44,9 +44,25 @@ static void quantize_block(const float *x, int bits, presso_f16 *hd, presso_f16 
     }
 }
 
+/* The decode path (every matmul row of these types goes through it): the
+ * 64 or 96 bits of a block's codes assembled once into two words (byte j is
+ * bits 8j..8j+7 of the stream, so this is the same stream on any host), then
+ * code i is bits b*i.. of them, as presso_g32_get_code reads it bit by bit. */
 static void dequantize_block(presso_f16 hd, presso_f16 hm, const uint8_t *qs, int bits, float *y) {
     const float d = presso_f16_to_f32(hd), m = presso_f16_to_f32(hm);
-    for (int i = 0; i < PRESSO_QK_G32; i++) y[i] = (float)presso_g32_get_code(qs, bits, i) * d + m;
+    const int n_bytes = PRESSO_QK_G32 * bits / 8;
+    uint64_t lo = 0, hi = 0;
+    for (int j = 0; j < n_bytes && j < 8; j++) lo |= (uint64_t)qs[j] << (8 * j);
+    for (int j = 8; j < n_bytes; j++) hi |= (uint64_t)qs[j] << (8 * (j - 8));
+    const uint64_t mask = (1u << bits) - 1;
+    for (int i = 0; i < PRESSO_QK_G32; i++) {
+        const int bit = bits * i;
+        uint64_t code;
+        if (bit + bits <= 64) code = lo >> bit;
+        else if (bit >= 64) code = hi >> (bit - 64);
+        else code = (lo >> bit) | (hi << (64 - bit));
+        y[i] = (float)(int)(code & mask) * d + m;
+    }
 }
 
 void presso_quantize_q3_g32_ref(const float *src, void *dst, int64_t n) {
