@@ -11,13 +11,7 @@
 #
 # usage: bench/lowbit_table.sh [PRESSO_BIN]   (writes bench/results/lowbit_tinystories656k.{md,json})
 set -eu
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(dirname "$here")"
-presso="${1:-$root/build/presso}"
-shared="${PRESSO_SHARED_DIR:-$root/../shared}"
-model="$shared/models/tinystories-656k"
-calib="$shared/data/tinystories/sample.txt"
-valid="$shared/data/tinystories/valid.txt"
+source "$(dirname "$0")/lib.sh"
 threads="${THREADS:-1}"
 out="$root/bench/results"
 tmp="$(mktemp -d)"
