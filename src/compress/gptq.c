@@ -144,11 +144,7 @@ done:
 
 static presso_status gptq_run(const presso_pass_layer *layer, const presso_pass_opts *opts, void *dst,
                               presso_pass_report *report) {
-    if (!layer->stats || !layer->stats->h)
-        return presso_fail(PRESSO_ERR_INVALID_ARG, "%s: GPTQ needs the Hessian of the layer's inputs", layer->name);
-    if (layer->stats->width != layer->in)
-        return presso_fail(PRESSO_ERR_SHAPE, "%s: statistics of width %lld for a layer of %lld inputs", layer->name,
-                           (long long)layer->stats->width, (long long)layer->in);
+    PRESSO_TRY(presso_hessian_check_layer(layer, "GPTQ"));
     presso_pass_opts o = *opts;
     o.imatrix = layer->imatrix;
     presso_status st = presso_gptq_quantize(layer->w, layer->out, layer->in, layer->stats->h,

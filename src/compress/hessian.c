@@ -64,3 +64,12 @@ presso_status presso_hessian_inverse_factor(const double *H, int64_t cols, const
     for (int64_t i = 0; i < cols * cols; i++) U[i] = (float)A[i];
     return PRESSO_OK;
 }
+
+presso_status presso_hessian_check_layer(const presso_pass_layer *layer, const char *who) {
+    if (!layer->stats || !layer->stats->h)
+        return presso_fail(PRESSO_ERR_INVALID_ARG, "%s: %s needs the Hessian of the layer's inputs", layer->name, who);
+    if (layer->stats->width != layer->in)
+        return presso_fail(PRESSO_ERR_SHAPE, "%s: statistics of width %lld for a layer of %lld inputs", layer->name,
+                           (long long)layer->stats->width, (long long)layer->in);
+    return PRESSO_OK;
+}

@@ -8,7 +8,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "compress/pass.h"
 #include "presso.h"
+
+/* Checks that a pass layer carries the Hessian of its inputs, of its width
+ * (GPTQ and SparseGPT both need it); who names the method in errors. */
+presso_status presso_hessian_check_layer(const presso_pass_layer *layer, const char *who);
 
 /* H = h·2/n_samples [cols][cols]. A column no sample ever activated has
  * H_jj = 0: its weights cannot matter to the calibration output; it gets

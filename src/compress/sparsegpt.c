@@ -185,11 +185,7 @@ done:
 
 static presso_status sparsegpt_run(const presso_pass_layer *layer, const presso_pass_opts *opts, void *dst,
                                    presso_pass_report *report) {
-    if (!layer->stats || !layer->stats->h)
-        return presso_fail(PRESSO_ERR_INVALID_ARG, "%s: SparseGPT needs the Hessian of the layer's inputs", layer->name);
-    if (layer->stats->width != layer->in)
-        return presso_fail(PRESSO_ERR_SHAPE, "%s: statistics of width %lld for a layer of %lld inputs", layer->name,
-                           (long long)layer->stats->width, (long long)layer->in);
+    PRESSO_TRY(presso_hessian_check_layer(layer, "SparseGPT"));
     const double s = presso_prune_sparsity_for(opts, layer->name);
     PRESSO_TRY(presso_prune_check_opts(opts, layer->name, s));
     presso_status st = presso_sparsegpt_prune(layer->w, layer->out, layer->in, layer->stats->h,
