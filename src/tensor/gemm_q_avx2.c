@@ -65,6 +65,85 @@ TILE void tile_q4_0(const void *w, size_t ws, const void *a, size_t as, int64_t 
         for (int c = 0; c < NR; c++) y[c * ldy + r] = hsum_float_8(acc[r][c]);
 }
 
+/* ---- Q4_1 / Q5_1 x Q8_1: unsigned levels, so maddubs(q, y) directly as
+ * vec_dot's mul_sum_us8; the block mins m*s summed in a scalar per output in
+ * block order, added after the horizontal sum, as vec_dot does. ------------ */
+TILE __m256i levels_q4_1(const presso_block_q4_1 *b) { return bytes_from_nibbles_32(b->qs); }
+TILE __m256i levels_q5_1(const presso_block_q5_1 *b) {
+    const __m256i hi = _mm256_and_si256(bytes_from_bits_32(b->qh), _mm256_set1_epi8(0x10));
+    return _mm256_or_si256(bytes_from_nibbles_32(b->qs), hi);
+}
+
+#define DEFINE_TILE_MIN(suffix)                                                                                  \
+    TILE void tile_##suffix(const void *w, size_t ws, const void *a, size_t as, int64_t nb, float *y, int64_t ldy, \
+                            const int MR, const int NR) {                                                        \
+        __m256 acc[4][4];                                                                                        \
+        float summs[4][4];                                                                                       \
+        _Pragma("GCC unroll 4") for (int r = 0; r < MR; r++)                                                     \
+            _Pragma("GCC unroll 4") for (int c = 0; c < NR; c++) acc[r][c] = _mm256_setzero_ps(), summs[r][c] = 0; \
+        for (int64_t ib = 0; ib < nb; ib++) {                                                                    \
+            __m256i q[4];                                                                                        \
+            float dx[4], mx[4];                                                                                  \
+            _Pragma("GCC unroll 4") for (int r = 0; r < MR; r++) {                                               \
+                const presso_block_##suffix *b = WBLK(presso_block_##suffix, w, ws, r, ib);                      \
+                q[r] = levels_##suffix(b);                                                                       \
+                dx[r] = f16(b->d), mx[r] = f16(b->m);                                                            \
+            }                                                                                                    \
+            _Pragma("GCC unroll 4") for (int c = 0; c < NR; c++) {                                               \
+                const presso_block_q8_1 *b = ABLK(presso_block_q8_1, a, as, c, ib);                              \
+                const __m256i yv = load32(b->qs);                                                                \
+                const float dy = f16(b->d), sy = f16(b->s);                                                      \
+                _Pragma("GCC unroll 4") for (int r = 0; r < MR; r++) {                                           \
+                    summs[r][c] += mx[r] * sy;                                                                   \
+                    acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dx[r] * dy), _mm256_cvtepi32_ps(mul_sum_us8(q[r], yv)), \
+                                                acc[r][c]);                                                      \
+                }                                                                                                \
+            }                                                                                                    \
+        }                                                                                                        \
+        _Pragma("GCC unroll 4") for (int r = 0; r < MR; r++)                                                     \
+            _Pragma("GCC unroll 4") for (int c = 0; c < NR; c++) y[c * ldy + r] = hsum_float_8(acc[r][c]) + summs[r][c]; \
+    }
+DEFINE_TILE_MIN(q4_1)
+DEFINE_TILE_MIN(q5_1)
+
+/* ---- Q5_0 x Q8_0: signed levels (0xF0 or'ed where the fifth bit is clear),
+ * mul_sum_i8 as vec_dot, |x| shared by the NR columns. -------------------- */
+TILE void tile_q5_0(const void *w, size_t ws, const void *a, size_t as, int64_t nb, float *y, int64_t ldy,
+                    const int MR, const int NR) {
+    __m256 acc[4][4];
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < NR; c++) acc[r][c] = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < nb; ib++) {
+        __m256i q[4], aq[4];
+        __m256 dx[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < MR; r++) {
+            const presso_block_q5_0 *b = WBLK(presso_block_q5_0, w, ws, r, ib);
+            const __m256i hi = _mm256_andnot_si256(bytes_from_bits_32(b->qh), _mm256_set1_epi8((char)0xF0));
+            q[r] = _mm256_or_si256(bytes_from_nibbles_32(b->qs), hi);
+            aq[r] = _mm256_sign_epi8(q[r], q[r]);
+            dx[r] = _mm256_set1_ps(f16(b->d));
+        }
+#pragma GCC unroll 4
+        for (int c = 0; c < NR; c++) {
+            const presso_block_q8_0 *b = ABLK(presso_block_q8_0, a, as, c, ib);
+            const __m256i yv = load32(b->qs);
+            const __m256 dy = _mm256_set1_ps(f16(b->d));
+#pragma GCC unroll 4
+            for (int r = 0; r < MR; r++) {
+                const __m256i p = mul_sum_us8(aq[r], _mm256_sign_epi8(yv, q[r]));
+                acc[r][c] = _mm256_fmadd_ps(_mm256_mul_ps(dx[r], dy), _mm256_cvtepi32_ps(p), acc[r][c]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < NR; c++) y[c * ldy + r] = hsum_float_8(acc[r][c]);
+}
+
 /* ---- Q8_0 x Q8_0: mul_sum_i8 as vec_dot, |x| shared by the NR columns. ---- */
 TILE void tile_q8_0(const void *w, size_t ws, const void *a, size_t as, int64_t nb, float *y, int64_t ldy,
                     const int MR, const int NR) {
@@ -267,12 +346,18 @@ TILE void tile_q6_K(const void *w, size_t ws, const void *a, size_t as, int64_t 
 /* Tile shapes: 4x2, 3x3 and 2x2 measured alike for Q4_0 and Q8_0 (within the
  * noise of the shared machine, ~4 cycles per 32-element block pair). */
 DEFINE_GEMM(q4_0, PRESSO_TYPE_Q4_0, 32, 4, 2)
+DEFINE_GEMM(q4_1, PRESSO_TYPE_Q4_1, 32, 4, 2)
+DEFINE_GEMM(q5_0, PRESSO_TYPE_Q5_0, 32, 4, 2)
+DEFINE_GEMM(q5_1, PRESSO_TYPE_Q5_1, 32, 4, 2)
 DEFINE_GEMM(q8_0, PRESSO_TYPE_Q8_0, 32, 2, 4)
 DEFINE_GEMM(q4_K, PRESSO_TYPE_Q4_K, QK_K, 2, 4)
 DEFINE_GEMM(q6_K, PRESSO_TYPE_Q6_K, QK_K, 2, 4)
 
 const presso_gemm_q_fn presso_gemm_q_avx2_table[PRESSO_TYPE_COUNT] = {
     [PRESSO_TYPE_Q4_0] = gemm_q4_0_avx2,
+    [PRESSO_TYPE_Q4_1] = gemm_q4_1_avx2,
+    [PRESSO_TYPE_Q5_0] = gemm_q5_0_avx2,
+    [PRESSO_TYPE_Q5_1] = gemm_q5_1_avx2,
     [PRESSO_TYPE_Q8_0] = gemm_q8_0_avx2,
     [PRESSO_TYPE_Q4_K] = gemm_q4_K_avx2,
     [PRESSO_TYPE_Q6_K] = gemm_q6_K_avx2,
