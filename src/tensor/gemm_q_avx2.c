@@ -106,79 +106,45 @@ TILE __m256i levels_q5_1(const presso_block_q5_1 *b) {
 DEFINE_TILE_MIN(q4_1)
 DEFINE_TILE_MIN(q5_1)
 
-/* ---- Q5_0 x Q8_0: signed levels (0xF0 or'ed where the fifth bit is clear),
- * mul_sum_i8 as vec_dot, |x| shared by the NR columns. -------------------- */
-TILE void tile_q5_0(const void *w, size_t ws, const void *a, size_t as, int64_t nb, float *y, int64_t ldy,
-                    const int MR, const int NR) {
-    __m256 acc[4][4];
-#pragma GCC unroll 4
-    for (int r = 0; r < MR; r++)
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++) acc[r][c] = _mm256_setzero_ps();
-    for (int64_t ib = 0; ib < nb; ib++) {
-        __m256i q[4], aq[4];
-        __m256 dx[4];
-#pragma GCC unroll 4
-        for (int r = 0; r < MR; r++) {
-            const presso_block_q5_0 *b = WBLK(presso_block_q5_0, w, ws, r, ib);
-            const __m256i hi = _mm256_andnot_si256(bytes_from_bits_32(b->qh), _mm256_set1_epi8((char)0xF0));
-            q[r] = _mm256_or_si256(bytes_from_nibbles_32(b->qs), hi);
-            aq[r] = _mm256_sign_epi8(q[r], q[r]);
-            dx[r] = _mm256_set1_ps(f16(b->d));
-        }
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++) {
-            const presso_block_q8_0 *b = ABLK(presso_block_q8_0, a, as, c, ib);
-            const __m256i yv = load32(b->qs);
-            const __m256 dy = _mm256_set1_ps(f16(b->d));
-#pragma GCC unroll 4
-            for (int r = 0; r < MR; r++) {
-                const __m256i p = mul_sum_us8(aq[r], _mm256_sign_epi8(yv, q[r]));
-                acc[r][c] = _mm256_fmadd_ps(_mm256_mul_ps(dx[r], dy), _mm256_cvtepi32_ps(p), acc[r][c]);
-            }
-        }
-    }
-#pragma GCC unroll 4
-    for (int r = 0; r < MR; r++)
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++) y[c * ldy + r] = hsum_float_8(acc[r][c]);
+/* ---- Q8_0 / Q5_0 x Q8_0: signed levels (Q5_0: 0xF0 or'ed where the fifth
+ * bit is clear makes nibble - 16 directly), mul_sum_i8 as vec_dot, |x|
+ * shared by the NR columns. ---------------------------------------------- */
+TILE __m256i levels_q8_0(const presso_block_q8_0 *b) { return load32(b->qs); }
+TILE __m256i levels_q5_0(const presso_block_q5_0 *b) {
+    const __m256i hi = _mm256_andnot_si256(bytes_from_bits_32(b->qh), _mm256_set1_epi8((char)0xF0));
+    return _mm256_or_si256(bytes_from_nibbles_32(b->qs), hi);
 }
 
-/* ---- Q8_0 x Q8_0: mul_sum_i8 as vec_dot, |x| shared by the NR columns. ---- */
-TILE void tile_q8_0(const void *w, size_t ws, const void *a, size_t as, int64_t nb, float *y, int64_t ldy,
-                    const int MR, const int NR) {
-    __m256 acc[4][4];
-#pragma GCC unroll 4
-    for (int r = 0; r < MR; r++)
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++) acc[r][c] = _mm256_setzero_ps();
-    for (int64_t ib = 0; ib < nb; ib++) {
-        __m256i q[4], aq[4];
-        __m256 dx[4];
-#pragma GCC unroll 4
-        for (int r = 0; r < MR; r++) {
-            const presso_block_q8_0 *b = WBLK(presso_block_q8_0, w, ws, r, ib);
-            q[r] = load32(b->qs);
-            aq[r] = _mm256_sign_epi8(q[r], q[r]);
-            dx[r] = _mm256_set1_ps(f16(b->d));
-        }
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++) {
-            const presso_block_q8_0 *b = ABLK(presso_block_q8_0, a, as, c, ib);
-            const __m256i yv = load32(b->qs);
-            const __m256 dy = _mm256_set1_ps(f16(b->d));
-#pragma GCC unroll 4
-            for (int r = 0; r < MR; r++) {
-                const __m256i p = mul_sum_us8(aq[r], _mm256_sign_epi8(yv, q[r]));
-                acc[r][c] = _mm256_fmadd_ps(_mm256_mul_ps(dx[r], dy), _mm256_cvtepi32_ps(p), acc[r][c]);
-            }
-        }
+#define DEFINE_TILE_SIGNED(suffix)                                                                               \
+    TILE void tile_##suffix(const void *w, size_t ws, const void *a, size_t as, int64_t nb, float *y, int64_t ldy, \
+                            const int MR, const int NR) {                                                        \
+        __m256 acc[4][4];                                                                                        \
+        _Pragma("GCC unroll 4") for (int r = 0; r < MR; r++)                                                     \
+            _Pragma("GCC unroll 4") for (int c = 0; c < NR; c++) acc[r][c] = _mm256_setzero_ps();               \
+        for (int64_t ib = 0; ib < nb; ib++) {                                                                    \
+            __m256i q[4], aq[4];                                                                                 \
+            __m256 dx[4];                                                                                        \
+            _Pragma("GCC unroll 4") for (int r = 0; r < MR; r++) {                                               \
+                const presso_block_##suffix *b = WBLK(presso_block_##suffix, w, ws, r, ib);                      \
+                q[r] = levels_##suffix(b);                                                                       \
+                aq[r] = _mm256_sign_epi8(q[r], q[r]);                                                            \
+                dx[r] = _mm256_set1_ps(f16(b->d));                                                               \
+            }                                                                                                    \
+            _Pragma("GCC unroll 4") for (int c = 0; c < NR; c++) {                                               \
+                const presso_block_q8_0 *b = ABLK(presso_block_q8_0, a, as, c, ib);                              \
+                const __m256i yv = load32(b->qs);                                                                \
+                const __m256 dy = _mm256_set1_ps(f16(b->d));                                                     \
+                _Pragma("GCC unroll 4") for (int r = 0; r < MR; r++) {                                           \
+                    const __m256i p = mul_sum_us8(aq[r], _mm256_sign_epi8(yv, q[r]));                            \
+                    acc[r][c] = _mm256_fmadd_ps(_mm256_mul_ps(dx[r], dy), _mm256_cvtepi32_ps(p), acc[r][c]);     \
+                }                                                                                                \
+            }                                                                                                    \
+        }                                                                                                        \
+        _Pragma("GCC unroll 4") for (int r = 0; r < MR; r++)                                                     \
+            _Pragma("GCC unroll 4") for (int c = 0; c < NR; c++) y[c * ldy + r] = hsum_float_8(acc[r][c]);      \
     }
-#pragma GCC unroll 4
-    for (int r = 0; r < MR; r++)
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++) y[c * ldy + r] = hsum_float_8(acc[r][c]);
-}
+DEFINE_TILE_SIGNED(q8_0)
+DEFINE_TILE_SIGNED(q5_0)
 
 /* ---- Q4_K x Q8_K: per super-block one 8-lane FMA of the scaled sums and one
  * 4-lane FMA of mins x pair-summed bsums, as vec_dot_q45_K_avx2. ---------- */
