@@ -357,6 +357,16 @@ static presso_status awq_group(awq_search *a, presso_capture_point point, presso
     if (best_alpha > 0.0) {
         status = presso_smooth_fold(m, ctx->layer, point, sk);
         presso_llama_state_reload_norms(a->state);
+        /* The ATTN_OUT fold divides attn_v's rows (FFN_ACT: ffn_up's), a linear
+         * of a group searched before: its quantized copy must be taken again,
+         * or the later groups' searches see Q(v) feeding attn_output·diag(s),
+         * a block off by s per channel. */
+        for (int i = 0; i < 7 && status == PRESSO_OK; i++) {
+            if (!a->done[i]) continue;
+            const presso_tensor *t = presso_smooth_tensor(m, ctx->layer, i);
+            memcpy(a->done[i], presso_smooth_linear(m, ctx->layer, i), sizeof(float) * (size_t)(t->ne[0] * t->ne[1]));
+            status = fake_quant(a->done[i], t->ne[1], t->ne[0], NULL, ctx->types[i]);
+        }
         /* the fold changed the block the tails were taken from */
         if (status == PRESSO_OK && ctx->opts->clip && !a->full && point > 0) status = prepare_tails(a, point);
     }
