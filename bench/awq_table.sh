@@ -108,7 +108,7 @@ meta = {"model": "tinystories-656k (HF, F32)", "ctx": 128, "protocol": "llamacpp
 json.dump({"meta": meta, "rows": rows}, open(base + ".json", "w"), indent=1)
 f32 = next(r for r in rows if r["method"] == "f32")
 with open(base + ".md", "w") as f:
-    f.write("# AWQ and SmoothQuant: tinystories-656k\n\n")
+    f.write("# RTN, GPTQ, AWQ and SmoothQuant: tinystories-656k\n\n")
     for k, v in meta.items(): f.write(f"- {k}: {v}\n")
     f.write("\n| method | type | bits/weight | bytes | ppl tinystories valid | Δ vs f32 | ppl wikitext-2 | Δ vs f32 | ppl held-out gen. | quant s |\n")
     f.write("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -129,6 +129,7 @@ with open(base + ".md", "w") as f:
                                                       for k in ("ppl_tinystories", "ppl_wikitext2", "ppl_heldout")))
         f.write(f"| {t} | " + " | ".join(cells) + " |\n")
     f.write("\nQ2_K/Q3_K are not listed: rows of 128 and 384 fit no 256-wide K-quant block, so every matrix falls "
-            "back to q4_0 and the rows would repeat q4_0's.\n")
+            "back to q4_0 and the rows would repeat q4_0's; q3_g32/q2_g32 (presso-native, 4.0/3.0 bits per weight "
+            "before the f32 norms) are the 3- and 2-bit rows.\n")
 print(open(base + ".md").read())
 PY

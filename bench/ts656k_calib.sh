@@ -20,7 +20,7 @@ if [ -z "${CALIB:-}" ] || [ -z "${HELDOUT:-}" ]; then
   mkdir -p "$cache"
   if [ -z "${CALIB:-}" ]; then
     CALIB="$cache/ts656k-sample+gen1-$((split_line - 1)).txt"
-    { cat "$calib"; echo; head -n "$((split_line - 1))" "$gen"; } >"$CALIB.tmp" && mv "$CALIB.tmp" "$CALIB"
+    { cat "$calib" && echo && head -n "$((split_line - 1))" "$gen"; } >"$CALIB.tmp" && mv "$CALIB.tmp" "$CALIB"
   fi
   if [ -z "${HELDOUT:-}" ]; then
     HELDOUT="$cache/ts656k-gen$((split_line + 1))-$gen_lines.txt"
