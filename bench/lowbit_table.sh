@@ -6,12 +6,17 @@
 # The model's widths (128, 384) fit no 256-wide K-quant, so --type q3_k/q2_k
 # would fall back to q4_0: these rows are presso's only real 3/2-bit results.
 #
-# Calibration: tinystories/sample.txt (disjoint from valid.txt), all of its
-# 128-token windows (7 × 128 tokens, BOS first), seed 1234; AWQ grid 20.
+# Calibration: as bench/awq_table.sh (bench/ts656k_calib.sh): sample.txt +
+# the first half of the model's own generated text, CALIB_COUNT (128)
+# windows of CALIB_LEN (128) tokens, seed 1234; AWQ grid 20. CALIB=FILE
+# replaces it (CALIB=$PRESSO_SHARED_DIR/data/tinystories/sample.txt: the
+# old 7-window runs). bench/awq_table.sh has the same q3_g32/q2_g32 rows
+# beside the other widths, with wikitext-2 too.
 #
 # usage: bench/lowbit_table.sh [PRESSO_BIN]   (writes bench/results/lowbit_tinystories656k.{md,json})
 set -eu
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/ts656k_calib.sh"
 threads="${THREADS:-1}"
 out="$root/bench/results"
 tmp="$(mktemp -d)"
@@ -19,7 +24,7 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
 rows="$tmp/rows.jsonl"
 : >"$rows"
-cal=(--calib "$calib" --calib-count 128 --calib-len 128 --seed 1234)
+cal=(--calib "$calib" --calib-count "${CALIB_COUNT:-128}" --calib-len "${CALIB_LEN:-128}" --seed 1234)
 
 row() { # METHOD TYPE FILE QUANT_JSON (appends to $rows.$2)
   local v
@@ -59,13 +64,15 @@ done
 wait
 for t in f32 q4_1 q3_g32 q2_g32; do cat "$rows.$t" >>"$rows"; done
 
-python3 - "$rows" "$out/lowbit_tinystories656k" "$("$presso" --help | head -1)" <<'PY'
+python3 - "$rows" "$out/lowbit_tinystories656k" "$("$presso" --help | head -1)" "$calib_desc" \
+  "${CALIB_COUNT:-128}" "${CALIB_LEN:-128}" <<'PY'
 import json, platform, sys, time
 rows = [json.loads(l) for l in open(sys.argv[1])]
-base, version = sys.argv[2], sys.argv[3]
+base, version, calib_desc, count, length = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
 meta = {"model": "tinystories-656k (HF, F32)", "ctx": 128, "protocol": "llamacpp",
         "text": "tinystories/valid.txt (whole file)",
-        "calibration": "tinystories/sample.txt: all 7 windows of 128 tokens (BOS + 127), seed 1234; AWQ grid 20; GPTQ damp 0.01",
+        "calibration": f"{calib_desc}: {count} of its windows of {length - 1} tokens (each after BOS) drawn with seed 1234; "
+                       "AWQ grid 20; GPTQ damp 0.01",
         "types": "q3_g32 / q2_g32: presso-native (GGUF ids 1001/1002, llama.cpp refuses them), groups of 32, "
                  "f16 scale + f16 min per group, value d*q + m (src/tensor/lowbit.h); 4.0 / 3.0 bits per weight",
         "token_embd/output": "target type, reference quantizer (RTN) for every method; output is tied",

@@ -106,9 +106,52 @@ static void test_awq_search(const char *dir, const char *calib_file) {
     presso_model_free(m);
 }
 
+/* The fast search (tails: only the part of the block after each group's
+ * linears runs per α, the sequences batched) against the reference search
+ * (a whole block forward per α): the same α, the same errors and the same
+ * weights bit for bit, with and without the clip search, at two types. */
+static void test_awq_tails_exact(const char *dir, const char *calib_file) {
+    const presso_type types[2] = {PRESSO_TYPE_Q4_0, PRESSO_TYPE_Q5_1};
+    for (int k = 0; k < 2; k++) {
+        presso_model *m[2] = {NULL, NULL};
+        presso_block_report reports[2][8];
+        memset(reports, 0, sizeof reports);
+        presso_calib_set *calib = NULL;
+        for (int ref = 0; ref < 2; ref++) {
+            CHECK_OK(presso_model_open(dir, NULL, &m[ref]));
+            if (!m[ref]) return;
+            presso_calib_params cp = {.file = calib_file, .count = 3, .len = 48, .seed = 1};
+            if (!calib) CHECK_OK(presso_calib_set_load(m[ref]->tokenizer, &cp, 512, &calib));
+            presso_compress_params p = {.pass = presso_pass_find("rtn"), .type = types[k],
+                                        .opts = {.n_threads = 1}, .transform = &presso_transform_awq,
+                                        .transform_opts = {.grid = 8, .clip = k == 1, .search_ref = ref == 1},
+                                        .reports = reports[ref]};
+            if (calib) CHECK_OK(presso_compress_model(m[ref], calib, &p));
+        }
+        for (int32_t l = 0; l < m[0]->config.n_layers && l < 8; l++)
+            for (int g = 0; g < 4; g++)
+                CHECK_MSG(reports[0][l].alpha[g] == reports[1][l].alpha[g] &&
+                              reports[0][l].err_before[g] == reports[1][l].err_before[g] &&
+                              reports[0][l].err_after[g] == reports[1][l].err_after[g],
+                          "blk.%d group %d: fast alpha %g err %.9g/%.9g, reference %g %.9g/%.9g", l, g,
+                          reports[0][l].alpha[g], reports[0][l].err_before[g], reports[0][l].err_after[g],
+                          reports[1][l].alpha[g], reports[1][l].err_before[g], reports[1][l].err_after[g]);
+        for (int32_t l = 0; l < m[0]->config.n_layers; l++)
+            for (int i = 0; i < 9; i++) {
+                const presso_tensor *a = presso_smooth_tensor(m[0], l, i), *b = presso_smooth_tensor(m[1], l, i);
+                CHECK_MSG(a->type == b->type && a->nbytes == b->nbytes && memcmp(a->data, b->data, a->nbytes) == 0,
+                          "blk.%d tensor %d differs between the fast and the reference search", l, i);
+            }
+        presso_calib_set_free(calib);
+        presso_model_free(m[0]);
+        presso_model_free(m[1]);
+    }
+}
+
 int main(void) {
     const char *dir = presso_test_shared("models/tinystories-656k");
     test_fold_exact(dir);
     test_awq_search(dir, presso_test_shared("data/tinystories/sample.txt"));
+    test_awq_tails_exact(dir, presso_test_shared("data/tinystories/sample.txt"));
     return presso_test_finish();
 }

@@ -28,6 +28,7 @@
 #include "compress/smooth.h"
 #include "compress/transform.h"
 #include "core/error.h"
+#include "tensor/matmul.h"
 #include "tensor/types.h"
 
 /* The linears (0..6 as in smooth.h) of each capture point's group. */
@@ -99,12 +100,20 @@ enum { AWQ_SEARCH_SEQS = 16 };
 typedef struct {
     const presso_block_ctx *ctx;
     int32_t n_seqs;
-    int64_t seq_floats, dim;
+    int64_t seq_floats, dim, q_dim, hidden;
     float *ref;  /* the float block's outputs [n_seqs][seq_len][dim] */
     float *out;  /* the same with a group fake-quantized */
     float *orig[7];
     float *done[7]; /* Q(W) of the linears of groups already searched (NULL: not yet) */
     presso_llama_state *state;
+    /* Tails (tail_outputs): what the α of the group being searched cannot
+     * change, per search token, computed once per group by prepare_tails. */
+    bool full;       /* opts->search_ref: no tails, a whole block forward per α */
+    float *attn_out; /* [tokens][q_dim] attn_output's inputs (attn_q/k/v as done) */
+    float *x1;       /* [tokens][dim] the residual after attention (attention as done) */
+    float *ffn_in;   /* [tokens][dim] ffn_norm(x1) with the current ffn_norm */
+    float *act;      /* [tokens][hidden] silu(gate)·up (ffn_gate/up as done) */
+    float *xb, *gate, *up, *mm; /* one sequence's scratch; presso_matmul's */
 } awq_search;
 
 /* Runs the block (current weights) on the search sequences into out. */
@@ -155,13 +164,17 @@ static presso_status fake_quant(float *w, int64_t out, int64_t in, const float *
     return PRESSO_OK;
 }
 
-/* The block output error with the group's linears fake-quantized (after
- * scaling by s, or as stored when s is NULL); the weights are restored. */
-static presso_status group_error(awq_search *a, presso_capture_point point, const float *s, double *err) {
+static bool in_group(int point, int i) { return point >= 0 && i >= group_first[point] && i <= group_last[point]; }
+
+/* Sets the block up as the search scores it: the linears of group `point`
+ * (-1: none) fake-quantized after scaling by s (or as stored when s is
+ * NULL), those of groups already searched as they will be quantized
+ * (done), the rest float. restore_block undoes it. */
+static presso_status install_block(awq_search *a, int point, const float *s) {
     const presso_block_ctx *ctx = a->ctx;
     presso_status st = PRESSO_OK;
     for (int i = 0; i < 7 && st == PRESSO_OK; i++) {
-        const bool mine = i >= group_first[point] && i <= group_last[point];
+        const bool mine = in_group(point, i);
         if (!mine && !a->done[i]) continue;
         const presso_tensor *t = presso_smooth_tensor(ctx->m, ctx->layer, i);
         float *w = presso_smooth_linear(ctx->m, ctx->layer, i);
@@ -171,13 +184,133 @@ static presso_status group_error(awq_search *a, presso_capture_point point, cons
         if (mine) st = fake_quant(w, t->ne[1], t->ne[0], s, ctx->types[i]);
         else memcpy(w, a->done[i], bytes);
     }
-    if (st == PRESSO_OK) st = block_outputs(a, a->out);
+    return st;
+}
+
+static void restore_block(awq_search *a, int point) {
+    const presso_block_ctx *ctx = a->ctx;
     for (int i = 0; i < 7; i++) {
-        const bool mine = i >= group_first[point] && i <= group_last[point];
-        if (!mine && !a->done[i]) continue;
+        if (!in_group(point, i) && !a->done[i]) continue;
         const presso_tensor *t = presso_smooth_tensor(ctx->m, ctx->layer, i);
         memcpy(presso_smooth_linear(ctx->m, ctx->layer, i), a->orig[i], sizeof(float) * (size_t)(t->ne[0] * t->ne[1]));
     }
+}
+
+/* ---- tails: the part of the block after a group's linears ----
+ * Scoring an α of attn_output, ffn_gate/up or ffn_down needs only what
+ * follows that group's input in the block (layer_forward in llama.c): the
+ * attention before it does not depend on α, so prepare_tails captures its
+ * result once per group and tail_outputs runs the rest, with the same
+ * kernels, calls and shapes as the block forward, so every output equals
+ * block_outputs' bit for bit (tests/test_awq.c checks the chosen α and
+ * errors against opts->search_ref). attn_q/k/v (ATTN_IN) still need the
+ * whole block. On tinystories-656k this skips the attention in 3 of the 4
+ * groups' searches and the FFN in 1. */
+
+/* RMSNorm exactly as llama.c computes it (same expression order: the
+ * outputs must match the block forward's bit for bit). */
+static void rmsnorm_row(float *out, const float *x, const float *w, int64_t n, float eps) {
+    float ss = 0.0f;
+    for (int64_t i = 0; i < n; i++) ss += x[i] * x[i];
+    const float scale = 1.0f / sqrtf(ss / (float)n + eps);
+    for (int64_t i = 0; i < n; i++) out[i] = w[i] * (scale * x[i]);
+}
+
+static const float *block_ffn_norm(const awq_search *a) {
+    return presso_smooth_tensor(a->ctx->m, a->ctx->layer, 8)->data; /* F32 after presso_smooth_own_block */
+}
+
+typedef struct {
+    awq_search *a;
+    int64_t tok0;
+} tail_capture;
+
+static void capture_tail(void *user, int32_t layer, presso_capture_point point, const float *x, int32_t n,
+                         int64_t width) {
+    (void)layer;
+    const tail_capture *c = user;
+    float *dst = point == PRESSO_CAPTURE_ATTN_OUT ? c->a->attn_out
+                 : point == PRESSO_CAPTURE_FFN_IN ? c->a->ffn_in
+                 : point == PRESSO_CAPTURE_FFN_ACT ? c->a->act
+                                                   : NULL;
+    if (dst) memcpy(dst + c->tok0 * width, x, sizeof(float) * (size_t)(n * width));
+}
+
+/* y [n][dim] += W_i x, as layer_forward adds attn_output's and ffn_down's outputs. */
+static void add_linear(awq_search *a, int i, const float *x, int32_t n, float *y) {
+    const presso_tensor *t = presso_smooth_tensor(a->ctx->m, a->ctx->layer, i);
+    presso_matmul(t, x, n, a->xb, a->mm, 1);
+    for (int64_t k = 0; k < n * a->dim; k++) y[k] += a->xb[k];
+}
+
+/* y [n][dim] += down(silu(gate x) · up x), SwiGLU as layer_forward. */
+static void add_ffn(awq_search *a, const float *x, int32_t n, float *y) {
+    const presso_block_ctx *ctx = a->ctx;
+    const presso_tensor *w[2] = {presso_smooth_tensor(ctx->m, ctx->layer, 4),
+                                 presso_smooth_tensor(ctx->m, ctx->layer, 5)};
+    float *out[2] = {a->gate, a->up};
+    presso_matmul_group(2, w, out, x, n, a->mm, 1);
+    for (int64_t i = 0; i < n * a->hidden; i++) {
+        const float g = a->gate[i];
+        a->gate[i] = g / (1.0f + expf(-g)) * a->up[i];
+    }
+    add_linear(a, 6, a->gate, n, y);
+}
+
+/* Before searching group `point` (>= 1): runs the block once per search
+ * sequence with the earlier groups as done and keeps what the group's α
+ * cannot change (attn_output's inputs; the residual after attention and
+ * its normed copy; the SwiGLU product). */
+static presso_status prepare_tails(awq_search *a, presso_capture_point point) {
+    const presso_block_ctx *ctx = a->ctx;
+    const int32_t n = ctx->seq_len;
+    presso_status st = install_block(a, -1, NULL);
+    for (int32_t q = 0; q < a->n_seqs && st == PRESSO_OK; q++) {
+        tail_capture c = {.a = a, .tok0 = (int64_t)q * n};
+        float *x = a->out + q * a->seq_floats;
+        memcpy(x, ctx->inputs + q * a->seq_floats, sizeof(float) * (size_t)a->seq_floats);
+        st = presso_llama_block_forward(a->state, ctx->layer, x, n, capture_tail, &c);
+        if (st != PRESSO_OK || point < PRESSO_CAPTURE_FFN_IN) continue;
+        float *x1 = a->x1 + q * a->seq_floats;
+        memcpy(x1, ctx->inputs + q * a->seq_floats, sizeof(float) * (size_t)a->seq_floats);
+        add_linear(a, 3, a->attn_out + c.tok0 * a->q_dim, n, x1);
+    }
+    restore_block(a, -1);
+    return st;
+}
+
+/* block_outputs for the installed block, from group `point`'s tail on.
+ * Every step after attention is per token, so the search sequences go
+ * through as one batch of tokens (bigger GEMMs; the same values, as
+ * test_awq checks). */
+static void tail_outputs(awq_search *a, presso_capture_point point) {
+    const presso_block_ctx *ctx = a->ctx;
+    const presso_llama_config *c = &ctx->m->config;
+    const int32_t n = (int32_t)(a->n_seqs * (int64_t)ctx->seq_len);
+    float *y = a->out;
+    if (point == PRESSO_CAPTURE_ATTN_OUT) {
+        memcpy(y, ctx->inputs, sizeof(float) * (size_t)(a->seq_floats * a->n_seqs));
+        add_linear(a, 3, a->attn_out, n, y);
+        float *normed = a->xb + (int64_t)n * a->dim; /* xb holds 2 batches: add_linear writes the first */
+        for (int32_t t = 0; t < n; t++)
+            rmsnorm_row(normed + t * a->dim, y + t * a->dim, block_ffn_norm(a), a->dim, c->norm_eps);
+        add_ffn(a, normed, n, y);
+    } else {
+        memcpy(y, a->x1, sizeof(float) * (size_t)(a->seq_floats * a->n_seqs));
+        if (point == PRESSO_CAPTURE_FFN_IN) add_ffn(a, a->ffn_in, n, y);
+        else add_linear(a, 6, a->act, n, y);
+    }
+}
+
+/* The block output error with the group's linears fake-quantized (after
+ * scaling by s, or as stored when s is NULL); the weights are restored. */
+static presso_status group_error(awq_search *a, presso_capture_point point, const float *s, double *err) {
+    presso_status st = install_block(a, (int)point, s);
+    if (st == PRESSO_OK) {
+        if (a->full || point == PRESSO_CAPTURE_ATTN_IN) st = block_outputs(a, a->out);
+        else tail_outputs(a, point);
+    }
+    restore_block(a, (int)point);
     *err = st == PRESSO_OK ? output_error(a) : INFINITY;
     return st;
 }
@@ -224,6 +357,18 @@ static presso_status awq_group(awq_search *a, presso_capture_point point, presso
     if (best_alpha > 0.0) {
         status = presso_smooth_fold(m, ctx->layer, point, sk);
         presso_llama_state_reload_norms(a->state);
+        /* The ATTN_OUT fold divides attn_v's rows (FFN_ACT: ffn_up's), a linear
+         * of a group searched before: its quantized copy must be taken again,
+         * or the later groups' searches see Q(v) feeding attn_output·diag(s),
+         * a block off by s per channel. */
+        for (int i = 0; i < 7 && status == PRESSO_OK; i++) {
+            if (!a->done[i]) continue;
+            const presso_tensor *t = presso_smooth_tensor(m, ctx->layer, i);
+            memcpy(a->done[i], presso_smooth_linear(m, ctx->layer, i), sizeof(float) * (size_t)(t->ne[0] * t->ne[1]));
+            status = fake_quant(a->done[i], t->ne[1], t->ne[0], NULL, ctx->types[i]);
+        }
+        /* the fold changed the block the tails were taken from */
+        if (status == PRESSO_OK && ctx->opts->clip && !a->full && point > 0) status = prepare_tails(a, point);
     }
     if (status == PRESSO_OK && ctx->opts->clip) {
         /* the stored weights now read x/s: their inputs' second moment is H_ij / (s_i s_j) */
@@ -260,14 +405,29 @@ static presso_status awq_run(const presso_block_ctx *ctx, presso_block_report *r
     PRESSO_TRY(presso_smooth_own_block(ctx->m, ctx->layer));
     const presso_llama_config *c = &ctx->m->config;
     awq_search a = {.ctx = ctx, .n_seqs = ctx->n_seqs < AWQ_SEARCH_SEQS ? ctx->n_seqs : AWQ_SEARCH_SEQS,
-                    .seq_floats = (int64_t)ctx->seq_len * c->dim, .dim = c->dim};
+                    .seq_floats = (int64_t)ctx->seq_len * c->dim, .dim = c->dim,
+                    .q_dim = (int64_t)c->n_heads * c->head_dim, .hidden = c->hidden_dim,
+                    .full = ctx->opts->search_ref};
     presso_status st = PRESSO_OK;
+    const int64_t tokens = (int64_t)a.n_seqs * ctx->seq_len;
     a.ref = malloc(sizeof(float) * (size_t)(a.seq_floats * a.n_seqs));
     a.out = malloc(sizeof(float) * (size_t)(a.seq_floats * a.n_seqs));
     bool failed = !a.ref || !a.out;
     for (int i = 0; i < 7 && !failed; i++) {
         const presso_tensor *t = presso_smooth_tensor(ctx->m, ctx->layer, i);
         failed = !(a.orig[i] = malloc(sizeof(float) * (size_t)(t->ne[0] * t->ne[1])));
+    }
+    if (!failed && !a.full) {
+        const int64_t widest = a.hidden > a.q_dim ? (a.hidden > a.dim ? a.hidden : a.dim) : a.q_dim;
+        a.attn_out = malloc(sizeof(float) * (size_t)(tokens * a.q_dim));
+        a.x1 = malloc(sizeof(float) * (size_t)(tokens * a.dim));
+        a.ffn_in = malloc(sizeof(float) * (size_t)(tokens * a.dim));
+        a.act = malloc(sizeof(float) * (size_t)(tokens * a.hidden));
+        a.xb = malloc(sizeof(float) * (size_t)(2 * tokens * a.dim));
+        a.gate = malloc(sizeof(float) * (size_t)(tokens * a.hidden));
+        a.up = malloc(sizeof(float) * (size_t)(tokens * a.hidden));
+        a.mm = malloc(sizeof(float) * (size_t)presso_matmul_scratch_floats(widest, tokens, 1));
+        failed = !a.attn_out || !a.x1 || !a.ffn_in || !a.act || !a.xb || !a.gate || !a.up || !a.mm;
     }
     if (failed) st = presso_fail(PRESSO_ERR_NOMEM, "AWQ: out of memory for blk.%d's outputs", (int)ctx->layer);
     /* its own one-thread state: the search runs many small block forwards,
@@ -278,10 +438,12 @@ static presso_status awq_run(const presso_block_ctx *ctx, presso_block_report *r
     if (st == PRESSO_OK) st = block_outputs(&a, a.ref);
     for (int p = 0; p < 4 && st == PRESSO_OK; p++) {
         if (!ctx->stats[p].h) st = presso_fail(PRESSO_ERR_INVALID_ARG, "AWQ needs the inputs' second moments");
-        else st = awq_group(&a, (presso_capture_point)p, rep);
+        if (st == PRESSO_OK && p > 0 && !a.full) st = prepare_tails(&a, (presso_capture_point)p);
+        if (st == PRESSO_OK) st = awq_group(&a, (presso_capture_point)p, rep);
     }
     presso_llama_state_free(state);
     free(a.ref), free(a.out);
+    free(a.attn_out), free(a.x1), free(a.ffn_in), free(a.act), free(a.xb), free(a.gate), free(a.up), free(a.mm);
     for (int i = 0; i < 7; i++) free(a.orig[i]), free(a.done[i]);
     return st;
 }

@@ -20,6 +20,8 @@ typedef struct {
     double alpha;     /* AWQ: unused (searched); SmoothQuant: migration strength α (default 0.5) */
     int grid;         /* AWQ: α grid points in [0, 1] (default 20) */
     bool clip;        /* AWQ: search each block's clipping range too */
+    bool search_ref;  /* AWQ: score every α with a whole block forward (the reference the cached tails
+                       * of awq.c are tested against bit for bit); false: the fast path */
 } presso_transform_opts;
 
 typedef struct {
