@@ -137,10 +137,14 @@ meta = {"model": "tinystories-656k (HF, F32; 393,216 weights in block linears of
         "mask": "magnitude/Wanda per output row; SparseGPT as above; N:M per group of M inputs (all methods)",
         "machine": platform.machine(), "date": time.strftime("%Y-%m-%d"), "presso": version}
 order = sorted(rows.values(), key=lambda r: r["id"])
+expected = {"f32", "f16", "rtn-q4_0", "gptq-q4_0"} | {f"{m}-{x}" for m in ("sparsegpt", "wanda", "magnitude") for x in
+            ["u0.2", "u0.3", "u0.4", "u0.5", "u0.6", "u0.7", "u0.8", "2:4", "4:8", "unstructured-q4_0", "2-4-q4_0"]}
 json.dump({"meta": meta, "rows": order}, open(base + ".json", "w"), indent=1)
 f32, f16 = rows["f32"], rows["f16"]
 methods = ["magnitude", "wanda", "sparsegpt"]
-def cell(r, k): return f"{r[k]:.3f}" if k == "ppl_tinystories" else f"{r[k]:.2f}"
+def cell(r, k):  # a row that is missing (a run cut short) prints as a dash
+    if not r or r.get(k) is None: return "—"
+    return f"{r[k]:.3f}" if k == "ppl_tinystories" else f"{r[k]:.2f}"
 with open(base + ".md", "w") as f:
     f.write("# Pruning: tinystories-656k\n\n")
     for k, v in meta.items(): f.write(f"- {k}: {v}\n")
@@ -148,9 +152,9 @@ with open(base + ".md", "w") as f:
     for key, name in (("ppl_tinystories", "tinystories valid"), ("ppl_wikitext2", "wikitext-2 test")):
         f.write(f"\n## Perplexity on {name} (F32 output)\n\n| pattern | sparsity | magnitude | Wanda | SparseGPT |\n|---|---:|---:|---:|---:|\n")
         for s in ["0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8"]:
-            f.write(f"| unstructured | {s} | " + " | ".join(cell(rows[f"{m}-u{s}"], key) for m in methods) + " |\n")
+            f.write(f"| unstructured | {s} | " + " | ".join(cell(rows.get(f"{m}-u{s}"), key) for m in methods) + " |\n")
         for nm in ["2:4", "4:8"]:
-            f.write(f"| {nm} | 0.5 | " + " | ".join(cell(rows[f"{m}-{nm}"], key) for m in methods) + " |\n")
+            f.write(f"| {nm} | 0.5 | " + " | ".join(cell(rows.get(f"{m}-{nm}"), key) for m in methods) + " |\n")
     f.write("\n## Joint pruning + 4-bit (the Compress-Then-Prompt 50% + 4-bit setting)\n\n"
             "| file | bytes | vs F32 | vs F16 | zero in linears | ppl tinystories | ppl wikitext-2 |\n|---|---:|---:|---:|---:|---:|---:|\n")
     joint = [("f32", "F32"), ("f16", "F16"), ("sparsegpt-u0.5", "SparseGPT 50% (F32)"), ("sparsegpt-2:4", "SparseGPT 2:4 (F32)"),
@@ -159,12 +163,15 @@ with open(base + ".md", "w") as f:
              ("wanda-unstructured-q4_0", "Wanda 50% + q4_0 RTN"), ("wanda-2-4-q4_0", "Wanda 2:4 + q4_0 RTN"),
              ("magnitude-unstructured-q4_0", "magnitude 50% + q4_0 RTN"), ("magnitude-2-4-q4_0", "magnitude 2:4 + q4_0 RTN")]
     for rid, name in joint:
-        r = rows[rid]
+        r = rows.get(rid)
+        if not r:
+            f.write(f"| {name} | — | | | | — | — |\n")
+            continue
         f.write(f"| {name} | {r['bytes']} | {f32['bytes'] / r['bytes']:.2f}x | {f16['bytes'] / r['bytes']:.2f}x | "
                 f"{100 * r['linear_sparsity']:.1f}% | {r['ppl_tinystories']:.3f} | {r['ppl_wikitext2']:.2f} |\n")
     def order(key, ids):
-        v = [rows[i].get(key) for i in ids]
-        if None in v: return None
+        v = [rows.get(i, {}).get(key) for i in ids]
+        if None in v: return "not measured"
         return ("holds" if v[0] <= v[1] < v[2] else "does NOT hold") + " (" + " / ".join(
             f"{x:.2f}" for x in v) + ")"
     full = "ppl_wikitext2_full" in rows["f32"]
@@ -176,7 +183,7 @@ with open(base + ".md", "w") as f:
         for label, suffix in (("unstructured 50%", "-u0.5"), ("2:4", "-2:4"), ("4:8", "-4:8")):
             f.write(f"| {label} | " + " | ".join(
                 f"{rows[m + suffix]['ppl_wikitext2_full']:.2f} ± {rows[m + suffix]['ppl_wikitext2_full_err']:.2f}"
-                for m in methods) + " |\n")
+                if "ppl_wikitext2_full" in rows.get(m + suffix, {}) else "—" for m in methods) + " |\n")
     f.write("\n## Expected order SparseGPT ≤ Wanda < magnitude (values: SparseGPT / Wanda / magnitude)\n\n")
     for label, suffix in (("50% unstructured", "-u0.5"), ("2:4", "-2:4"), ("4:8", "-4:8")):
         ids = [f"sparsegpt{suffix}", f"wanda{suffix}", f"magnitude{suffix}"]
@@ -184,6 +191,10 @@ with open(base + ".md", "w") as f:
                 f"wikitext-2 first {chunks} chunks {order('ppl_wikitext2', ids)}")
         if full: line += f"; wikitext-2 whole file {order('ppl_wikitext2_full', ids)}"
         f.write(line + "\n")
+    missing = sorted(expected - set(rows))
+    if missing: f.write(f"\nNot measured (the run was cut short): {', '.join(missing)}.\n")
+    f.write("\nSettings tried for the calibration and SparseGPT (text, window length, λ, mask scope, batch size), "
+            "picked on generated dev text: results/prune_calib_tinystories656k.md (bench/prune_calib.sh).\n")
     f.write("\nSizes are of dense GGUF files: a pruned q4_0 file is as large as q4_0 alone (zeros are stored as codes); "
             "the ratio counts whole files (token_embd is 40% of this model's weights and is not pruned).\n")
 print(open(base + ".md").read())
