@@ -191,6 +191,11 @@ with open(base + ".md", "w") as f:
                 f"wikitext-2 first {chunks} chunks {order('ppl_wikitext2', ids)}")
         if full: line += f"; wikitext-2 whole file {order('ppl_wikitext2_full', ids)}"
         f.write(line + "\n")
+    carried = {}
+    for r in sorted(rows.values(), key=lambda r: r["id"]):
+        if r.get("source"): carried.setdefault(r["source"], []).append(r["id"])
+    for src, ids in carried.items():
+        f.write(f"\nCarried from another run of the same command ({src}): {', '.join(ids)}.\n")
     missing = sorted(expected - set(rows))
     if missing: f.write(f"\nNot measured (the run was cut short): {', '.join(missing)}.\n")
     f.write("\nSettings tried for the calibration and SparseGPT (text, window length, λ, mask scope, batch size), "
