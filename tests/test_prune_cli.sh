@@ -74,6 +74,18 @@ for key in presso.sparsegpt.damp presso.calib.sha256 presso.prune.pattern "2:4";
   grep -qaF "$key" "$tmp/sg.gguf" && pass || fail "sg.gguf lacks $key"
 done
 "$PRESSO" prune "$model" "$tmp/sg2.gguf" "${sg[@]}" >/dev/null 2>&1 && cmp -s "$tmp/sg.gguf" "$tmp/sg2.gguf" && pass || fail "sparsegpt not reproducible"
+# --blocksize: SparseGPT's lazy batch, in which each row's mask is chosen
+# (exact per batch, so per row); recorded in the JSON and the file.
+"$PRESSO" prune "$model" "$tmp/sgb.gguf" --method sparsegpt --sparsity 0.5 --blocksize 32 "${cal[@]}" --json \
+  >"$tmp/sgb.json" 2>/dev/null && "$PRESSO" info "$tmp/sgb.gguf" --json >"$tmp/sgb.info" 2>/dev/null &&
+  python3 - "$tmp/sgb.json" "$tmp/sgb.info" <<'PY' && pass || fail "sparsegpt --blocksize 32: $(head -c 300 "$tmp/sgb.json")"
+import json, sys
+d, i = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert d["blocksize"] == 32 and d["linear_nonzero"] * 2 == d["linear_params"], d
+r = i["tensor_roles"]
+assert all(r[k]["sparsity"] == 0.5 for k in "attn_q attn_k attn_v attn_output ffn_gate ffn_up ffn_down".split()), r
+PY
+grep -qaF presso.sparsegpt.block_size "$tmp/sgb.gguf" && pass || fail "sgb.gguf lacks presso.sparsegpt.block_size"
 # They run: finite perplexity, above the dense model's (the quality order is
 # bench/prune_table.sh's; 4 x 64 calibration tokens are too few for it).
 ppl() { "$PRESSO" ppl "$1" -f "$valid" -c 128 --chunks 12 --protocol llamacpp -t 2 --json 2>/dev/null |
@@ -102,6 +114,8 @@ expect_error "map and nm" "not --nm" "${p[@]}" --method magnitude --nm 2:4 --spa
 expect_error "map entry" "is not GLOB=SPARSITY" "${p[@]}" --method magnitude --sparsity-map 'ffn_down'
 expect_error "map value" "--sparsity-map" "${p[@]}" --method magnitude --sparsity-map 'ffn_down=2'
 expect_error "damp on magnitude" "SparseGPT option" "${p[@]}" --method magnitude --damp 0.1
+expect_error "blocksize on wanda" "SparseGPT option" "${p[@]}" --method wanda --blocksize 64 --calib "$calib"
+expect_error "blocksize 0" "--blocksize" "${p[@]}" --method sparsegpt --blocksize 0 --calib "$calib"
 expect_error "same file" "refusing to overwrite" "$PRESSO" prune "$tmp/mag.gguf" "$tmp/mag.gguf" --method magnitude
 expect_error "missing input" "nope.gguf" "$PRESSO" prune "$tmp/nope.gguf" "$tmp/bad.gguf" --method magnitude
 expect_error "quantize rejects pruning" "presso prune" "$PRESSO" quantize "$model" "$tmp/bad.gguf" --method wanda --type q4_0

@@ -1,6 +1,6 @@
 /* presso prune IN OUT.gguf --method magnitude|wanda|sparsegpt [--sparsity S | --nm N:M]
  *     [--scope row|layer] [--sparsity-map GLOB=S,...] [--calib FILE] [--calib-count N] [--calib-len L]
- *     [--seed S] [--damp 0.01] [--type f32|f16|bf16 | --quantize TYPE] [-z TOK] [-t THREADS]
+ *     [--seed S] [--damp 0.01] [--blocksize 128] [--type f32|f16|bf16 | --quantize TYPE] [-z TOK] [-t THREADS]
  *     [--allow-requantize] [--json]
  *
  * A method is one row of `methods` below: its pass (compress/pass.h) and
@@ -34,6 +34,7 @@ typedef struct {
     bool quantize;     /* --quantize given */
     bool allow_requantize;
     double sparsity, damp;
+    int64_t block_cols; /* SparseGPT's lazy batch, the unit of its mask choice */
     int nm_n, nm_m;
     bool per_layer;
     presso_sparsity_override map[MAX_MAP];
@@ -80,8 +81,8 @@ static int run_pass(prune_job *job, presso_model *m) {
         .type = job->type,
         /* a dense output dequantizes a quantized source once: nothing is quantized twice */
         .allow_requantize = job->allow_requantize || !job->quantize,
-        .opts = {.damp = job->damp, .block_cols = 128, .n_threads = (int)job->threads, .sparsity = job->sparsity,
-                 .nm_n = job->nm_n, .nm_m = job->nm_m, .prune_per_layer = job->per_layer,
+        .opts = {.damp = job->damp, .block_cols = (int)job->block_cols, .n_threads = (int)job->threads,
+                 .sparsity = job->sparsity, .nm_n = job->nm_n, .nm_m = job->nm_m, .prune_per_layer = job->per_layer,
                  .sparsity_map = job->map, .n_sparsity_map = job->n_map},
         .progress = print_progress,
     };
@@ -158,7 +159,7 @@ static presso_status write_meta(void *user, presso_gguf_writer *w) {
     if (job->method->damp) {
         PRESSO_TRY(presso_gguf_writer_set_f32(w, "presso.sparsegpt.damp", (float)job->damp));
         PRESSO_TRY(presso_gguf_writer_set_f32(w, "presso.sparsegpt.damp_max_used", (float)job->cp.max_damp));
-        PRESSO_TRY(presso_gguf_writer_set_u32(w, "presso.sparsegpt.block_size", 128));
+        PRESSO_TRY(presso_gguf_writer_set_u32(w, "presso.sparsegpt.block_size", (uint32_t)job->block_cols));
     }
     return PRESSO_OK;
 }
@@ -237,6 +238,7 @@ static int report(const prune_job *job, const presso_model *m, const prune_meta 
         if (job->method->damp) {
             cJSON_AddNumberToObject(o, "damp", job->damp);
             cJSON_AddNumberToObject(o, "damp_max_used", job->cp.max_damp);
+            cJSON_AddNumberToObject(o, "blocksize", (double)job->block_cols);
             cJSON_AddNumberToObject(o, "dead_columns", (double)job->cp.n_dead);
         }
         char *s = cJSON_Print(o);
@@ -262,10 +264,10 @@ int cmd_prune(int argc, char **argv) {
         const char *name = split ? argv[i + 1] : strncmp(argv[i], "--method=", 9) == 0 ? argv[i] + 9 : NULL;
         if (name && strcmp(name, "structured") == 0) return cmd_prune_structured(argc, argv);
     }
-    prune_job job = {.type = PRESSO_TYPE_F32, .sparsity = 0.5, .damp = 0.01, .threads = 2,
+    prune_job job = {.type = PRESSO_TYPE_F32, .sparsity = 0.5, .damp = 0.01, .block_cols = 128, .threads = 2,
                      .calib_count = PRESSO_CALIB_DEFAULT_COUNT, .calib_len = PRESSO_CALIB_DEFAULT_LEN, .seed = 1234};
     const char *method = NULL, *type_name = NULL, *quant_name = NULL, *scope = NULL, *v = NULL;
-    bool json = false, sparsity_set = false, damp_set = false, calib_opts = false;
+    bool json = false, sparsity_set = false, damp_set = false, block_set = false, calib_opts = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_flag(a, NULL, "--json")) json = true;
@@ -311,6 +313,9 @@ int cmd_prune(int argc, char **argv) {
         } else if (cli_option(argv, argc, &i, NULL, "--damp", &v)) {
             if (!cli_float(a, v, 0.0, 1.0, &job.damp)) return 2;
             damp_set = true;
+        } else if (cli_option(argv, argc, &i, NULL, "--blocksize", &v)) {
+            if (!cli_int(a, v, 1, 1 << 16, &job.block_cols)) return 2;
+            block_set = true;
         } else if (cli_option(argv, argc, &i, "-t", "--threads", &v)) {
             if (!cli_int(a, v, 1, 512, &job.threads)) return 2;
         } else if (a[0] == '-') return cli_usage_error("prune: unknown option '%s'", a);
@@ -344,6 +349,7 @@ int cmd_prune(int argc, char **argv) {
         if (job.per_layer && job.nm_m > 0) return cli_usage_error("prune: --scope layer does not go with --nm");
     }
     if (damp_set && !pm->damp) return cli_usage_error("prune: --damp is a SparseGPT option");
+    if (block_set && !pm->damp) return cli_usage_error("prune: --blocksize is a SparseGPT option");
     if (type_name && quant_name) return cli_usage_error("prune: give --type (dense) or --quantize, not both");
     if (type_name) {
         if (presso_type_from_name(type_name, &job.type) != PRESSO_OK) return cli_usage_error("%s", presso_last_error());
