@@ -58,6 +58,10 @@ static presso_status run_init(run_ctx *r, const presso_model *m, const presso_mo
         run_free(r);
         return st;
     }
+    /* Train on the function inference runs: on Q4_0 (and other block types
+     * with an integer-dot route) presso_llama_forward rounds each linear's
+     * input to 8 bits; the float forward would be a slightly different model. */
+    presso_grad_set_act_rounding(r->g, true);
     r->x = malloc(sizeof(float) * (size_t)(rows * dim));
     r->dx = malloc(sizeof(float) * (size_t)(rows * dim));
     r->logits = malloc(sizeof(float) * (size_t)(L * V));
