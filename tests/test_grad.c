@@ -415,6 +415,15 @@ static void check_model(const char *label, const char *path, const char *tok_pat
     const bool f32 = m->layers[0].wq.type == PRESSO_TYPE_F32;
     printf("%s: inference vs gradient forward max |Δlogit| %.3g (max |logit| %.3g)\n", label, md, mag);
     CHECK_MSG(md < (f32 ? 1e-3 : 0.05) * fmax(mag, 1.0), "%s: forward mismatch %.3g", label, md);
+    /* With activation rounding (check_act_rounding asserts it) the forward
+     * follows inference's integer route; a value on an 8-bit rounding
+     * boundary can still flip, so this case is only printed. */
+    presso_grad_set_act_rounding(mc.g, true);
+    model_loss(&mc, prompt, false);
+    double mr = 0;
+    for (int64_t i = 0; i < L * V; i++) mr = fmax(mr, fabs(ref[i] - mc.logits[i]));
+    printf("%s: with activation rounding max |Δlogit| %.3g\n", label, mr);
+    presso_grad_set_act_rounding(mc.g, false);
     free(ref);
     presso_llama_state_free(s);
 
@@ -431,6 +440,48 @@ static void check_model(const char *label, const char *path, const char *tok_pat
     free(dpk);
     free(dpv);
     presso_grad_state_free(mc.g);
+    presso_model_free(m);
+}
+
+/* presso_grad_set_act_rounding: on a model whose block types take the
+ * integer-dot route at inference (Q8_0 activations for Q4_0 and Q8_0), the
+ * gradient forward with a soft prompt and a prefix gives inference's logits
+ * up to float summation order; without rounding it is off by the 8-bit
+ * activation error. */
+static void check_act_rounding(const char *label, const char *path) {
+    presso_model *m = NULL;
+    CHECK_OK(presso_model_open(path, NULL, &m));
+    if (!m) return;
+    const presso_llama_config *c = &m->config;
+    const int32_t k = 3, L = 12, P = 2;
+    const int64_t dim = c->dim, V = c->vocab_size, n_pre = (int64_t)c->n_layers * P * c->n_kv_heads * c->head_dim;
+    int32_t tokens[12], init[3] = {5, 17, 100};
+    for (int32_t i = 0; i < L; i++) tokens[i] = 1 + (int32_t)((i * 7919) % (V - 1));
+    float *x = malloc(sizeof(float) * (size_t)((k + L) * dim)), *ref = malloc(sizeof(float) * (size_t)(L * V));
+    float *lg = malloc(sizeof(float) * (size_t)(L * V));
+    float *pk = malloc(sizeof(float) * (size_t)n_pre), *pv = malloc(sizeof(float) * (size_t)n_pre);
+    for (int64_t i = 0; i < n_pre; i++) pk[i] = 0.5f * sinf(1.3f * (float)i), pv[i] = 0.5f * cosf(0.7f * (float)i);
+    presso_llama_embed(m, init, k, x);
+    presso_llama_state *s = NULL;
+    CHECK_OK(presso_llama_state_new(m, P + k + L, k + L, 1, &s));
+    presso_llama_prefix pre = {.n_kv = P, .keys = pk, .values = pv, .n_embd = k, .embd = x};
+    CHECK_OK(presso_llama_apply_prefix(s, &pre));
+    CHECK_OK(presso_llama_forward(s, tokens, L, ref, 0));
+    presso_llama_embed(m, tokens, L, x + (int64_t)k * dim);
+    presso_grad_state *g = NULL;
+    CHECK_OK(presso_grad_state_new(m, k + L, P, 1, &g));
+    double d[2] = {0, 0}, mag = 0;
+    for (int on = 0; on < 2; on++) {
+        presso_grad_set_act_rounding(g, on);
+        CHECK_OK(presso_grad_forward(g, x, k + L, pk, pv, P, lg, k));
+        for (int64_t i = 0; i < L * V; i++) d[on] = fmax(d[on], fabs(ref[i] - lg[i])), mag = fmax(mag, fabs(ref[i]));
+    }
+    printf("%s: inference vs gradient forward max |Δlogit| %.3g float activations, %.3g rounded\n", label, d[0], d[1]);
+    CHECK_MSG(d[1] < 1e-4 * fmax(mag, 1.0), "%s: rounded forward off inference by %.3g", label, d[1]);
+    CHECK_MSG(d[0] > 10 * d[1], "%s: rounding changed nothing (%.3g vs %.3g)", label, d[0], d[1]);
+    presso_grad_state_free(g);
+    presso_llama_state_free(s);
+    free(x), free(ref), free(lg), free(pk), free(pv);
     presso_model_free(m);
 }
 
@@ -500,6 +551,8 @@ int main(void) {
     const char *tok = presso_test_shared("models/stories260K/tok512.bin");
     TIMED(check_model("stories260K f32", presso_test_shared("models/stories260K/stories260K.bin"), tok));
     TIMED(check_model("stories260K q8_0", presso_test_shared("models/stories260K/gguf-by-llama.cpp/stories260K-q8_0.gguf"), NULL));
+    TIMED(check_act_rounding("stories260K q4_0", presso_test_shared("models/stories260K/gguf-by-llama.cpp/stories260K-q4_0.gguf")));
+    TIMED(check_act_rounding("stories260K q8_0", presso_test_shared("models/stories260K/gguf-by-llama.cpp/stories260K-q8_0.gguf")));
     TIMED(check_model("stories260K q4_0", presso_test_shared("models/stories260K/gguf-by-llama.cpp/stories260K-q4_0.gguf"), NULL));
     TIMED(check_model("tinystories-656k f32", presso_test_shared("models/tinystories-656k"), NULL));
     TIMED(check_prompt_file());

@@ -31,6 +31,11 @@ struct presso_grad_state {
     float *x_final, *xn_final, *rstd_final;
     /* backward scratch */
     float *dx, *dxn, *dmid, *dq, *dk, *dv, *datt, *dh, *dgate, *dup, *attn_scratch, *lin_scratch;
+    /* presso_grad_set_act_rounding: the rounded activation rows of one linear
+     * [max_rows][widest], and one row in its 8-bit block type */
+    bool act_round;
+    float *x_round;
+    void *x_q;
 };
 
 static float *alloc_f(int64_t n, bool *failed) {
@@ -101,6 +106,8 @@ presso_status presso_grad_state_new(const presso_model *m, int32_t max_rows, int
     g->dup = alloc_f(R * hidden, &failed);
     g->attn_scratch = alloc_f(presso_grad_attention_scratch_floats((int32_t)P, n_threads), &failed);
     g->lin_scratch = alloc_f(presso_grad_linear_scratch_floats(widest), &failed);
+    g->x_round = alloc_f(R * widest, &failed);
+    g->x_q = alloc_f(widest + 256, &failed); /* Q8_0/Q8_1/Q8_K: at most 292 bytes per 256 values */
     if (failed) {
         presso_grad_state_free(g);
         return presso_fail(PRESSO_ERR_NOMEM, "out of memory for the activations of %d rows", max_rows);
@@ -138,10 +145,13 @@ void presso_grad_state_free(presso_grad_state *g) {
     }
     float *all[] = {g->rope_cos, g->rope_sin, g->norms, g->x_final, g->xn_final, g->rstd_final, g->dx,
                     g->dxn,      g->dmid,     g->dq,    g->dk,      g->dv,       g->datt,       g->dh,
-                    g->dgate,    g->dup,      g->attn_scratch,      g->lin_scratch};
+                    g->dgate,    g->dup,      g->attn_scratch,      g->lin_scratch, g->x_round};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+    free(g->x_q);
     free(g);
 }
+
+void presso_grad_set_act_rounding(presso_grad_state *g, bool on) { g->act_round = on; }
 
 /* ---- ops ------------------------------------------------------------ */
 
@@ -325,6 +335,28 @@ void presso_grad_linear_bwd(const presso_tensor *w, const float *dy, int64_t n, 
 
 /* ---- the model ------------------------------------------------------ */
 
+/* y = x Wᵀ as inference computes it: with act_round, a block type whose
+ * matmul takes the integer-dot route (presso_matmul: activations quantized to
+ * the type's vec_dot_type, Q8_0 for Q4_0) sees its input rows rounded through
+ * that 8-bit type first. The backward treats the rounding as the identity
+ * (straight-through estimator, Bengio et al. 2013): it only rounds the
+ * forward, so a prompt is trained on the function it will run through. */
+static void linear_fwd(presso_grad_state *g, const presso_tensor *w, const float *x, int64_t n, float *y) {
+    const presso_kernels *k = presso_kernels_active();
+    const presso_type act = presso_vec_dot_type(w->type);
+    const int64_t in = w->ne[0];
+    if (g->act_round && act != PRESSO_TYPE_F32 && k->vec_dot_q[w->type] && k->quantize_act[act] &&
+        presso_row_bytes(act, in) > 0) {
+        const presso_type_traits *at = presso_type_traits_of(act);
+        for (int64_t t = 0; t < n; t++) {
+            k->quantize_act[act](x + t * in, g->x_q, in);
+            at->to_float(g->x_q, g->x_round + t * in, in);
+        }
+        x = g->x_round;
+    }
+    presso_grad_linear_fwd(w, x, n, y, g->lin_scratch, g->n_threads);
+}
+
 presso_status presso_grad_forward(presso_grad_state *g, const float *x, int32_t n, const float *pre_k,
                                   const float *pre_v, int32_t n_prefix, float *logits, int32_t first_logit) {
     const presso_model *m = g->model;
@@ -343,7 +375,6 @@ presso_status presso_grad_forward(presso_grad_state *g, const float *x, int32_t 
     const int64_t dim = c->dim, hd = c->head_dim, q_dim = (int64_t)c->n_heads * hd,
                   kv_dim = (int64_t)c->n_kv_heads * hd, hidden = c->hidden_dim;
     const int nt = g->n_threads;
-    float *lin = g->lin_scratch;
     const float *cur = x;
     for (int32_t l = 0; l < c->n_layers; l++) {
         const presso_llama_layer *L = &m->layers[l];
@@ -357,9 +388,9 @@ presso_status presso_grad_forward(presso_grad_state *g, const float *x, int32_t 
             memcpy(a->v, pre_v + (int64_t)l * n_prefix * kv_dim, sizeof(float) * (size_t)(n_prefix * kv_dim));
         }
         float *k_rows = a->k + (int64_t)n_prefix * kv_dim, *v_rows = a->v + (int64_t)n_prefix * kv_dim;
-        presso_grad_linear_fwd(&L->wq, a->xn1, n, a->q, lin, nt);
-        presso_grad_linear_fwd(&L->wk, a->xn1, n, k_rows, lin, nt);
-        presso_grad_linear_fwd(&L->wv, a->xn1, n, v_rows, lin, nt);
+        linear_fwd(g, &L->wq, a->xn1, n, a->q);
+        linear_fwd(g, &L->wk, a->xn1, n, k_rows);
+        linear_fwd(g, &L->wv, a->xn1, n, v_rows);
         for (int32_t t = 0; t < n; t++) {
             const int64_t pos = (int64_t)n_prefix + t;
             const float *cr = g->rope_cos + pos * hd / 2, *sr = g->rope_sin + pos * hd / 2;
@@ -367,15 +398,15 @@ presso_status presso_grad_forward(presso_grad_state *g, const float *x, int32_t 
             presso_grad_rope(k_rows + t * kv_dim, c->n_kv_heads, c->head_dim, cr, sr, c->rope_style, false);
         }
         presso_grad_attention_fwd(c, a->q, a->k, a->v, n, n_prefix, a->att, g->attn_scratch, nt);
-        presso_grad_linear_fwd(&L->wo, a->att, n, a->x_mid, lin, nt);
+        linear_fwd(g, &L->wo, a->att, n, a->x_mid);
         for (int64_t i = 0; i < n * dim; i++) a->x_mid[i] += a->x_in[i];
         for (int32_t t = 0; t < n; t++)
             a->rstd2[t] = presso_grad_rmsnorm_fwd(a->x_mid + t * dim, ffn_norm, dim, c->norm_eps, a->xn2 + t * dim);
-        presso_grad_linear_fwd(&L->w_gate, a->xn2, n, a->gate, lin, nt);
-        presso_grad_linear_fwd(&L->w_up, a->xn2, n, a->up, lin, nt);
+        linear_fwd(g, &L->w_gate, a->xn2, n, a->gate);
+        linear_fwd(g, &L->w_up, a->xn2, n, a->up);
         presso_grad_swiglu_fwd(a->gate, a->up, n * hidden, a->h);
         float *next = l + 1 < c->n_layers ? g->acts[l + 1].x_in : g->x_final;
-        presso_grad_linear_fwd(&L->w_down, a->h, n, next, lin, nt);
+        linear_fwd(g, &L->w_down, a->h, n, next);
         for (int64_t i = 0; i < n * dim; i++) next[i] += a->x_mid[i];
         cur = next;
     }
@@ -384,7 +415,7 @@ presso_status presso_grad_forward(presso_grad_state *g, const float *x, int32_t 
     for (int32_t t = 0; t < n; t++)
         g->rstd_final[t] = presso_grad_rmsnorm_fwd(g->x_final + t * dim, out_norm, dim, c->norm_eps, g->xn_final + t * dim);
     if (logits && first_logit < n)
-        presso_grad_linear_fwd(&m->output, g->xn_final + (int64_t)first_logit * dim, n - first_logit, logits, lin, nt);
+        linear_fwd(g, &m->output, g->xn_final + (int64_t)first_logit * dim, n - first_logit, logits);
     return PRESSO_OK;
 }
 

@@ -6,8 +6,10 @@
  * (y = x Wᵀ forward, dx = dy W backward), dequantized one panel of rows at a
  * time. One sequence per forward; the activations of that sequence are kept
  * (about rows × (4·dim + 2·q_dim + 3·hidden) floats per layer). Activations
- * are fp32 and every linear takes the float route (no 8-bit activation
- * rounding), so the loss is a smooth function of the inputs. */
+ * are fp32 and every linear takes the float route by default (no 8-bit
+ * activation rounding), so the loss is a smooth function of the inputs;
+ * presso_grad_set_act_rounding makes the forward round them as inference
+ * does. */
 #ifndef PRESSO_MODEL_LLAMA_GRAD_H
 #define PRESSO_MODEL_LLAMA_GRAD_H
 
@@ -23,6 +25,14 @@ typedef struct presso_grad_state presso_grad_state;
 presso_status presso_grad_state_new(const presso_model *m, int32_t max_rows, int32_t max_prefix, int n_threads,
                                     presso_grad_state **out);
 void presso_grad_state_free(presso_grad_state *g);
+
+/* on: every linear whose inference matmul quantizes its activations (a block
+ * type's integer-dot route, e.g. Q8_0 activations for Q4_0 weights) sees its
+ * input rows rounded the same way in the forward, so the forward computes
+ * what presso_llama_forward does; the backward passes gradients straight
+ * through the rounding. Off (the default): float activations, a smooth loss
+ * (what finite-difference checks need). */
+void presso_grad_set_act_rounding(presso_grad_state *g, bool on);
 
 /* Forward of one sequence: x [n][dim] input rows at positions
  * n_prefix .. n_prefix+n-1; every row also attends to n_prefix prefix

@@ -17,6 +17,7 @@
 typedef struct {
     const presso_model *m;
     int32_t L, k;
+    int32_t loss_from; /* the teacher cache holds rows loss_from..L-1 of each window */
     presso_grad_state *g;
     presso_llama_state *teacher; /* NULL without distillation */
     float *x, *dx, *logits, *tlogits, *dlogits, *grad, *work;
@@ -44,11 +45,13 @@ static void run_free(run_ctx *r) {
 }
 
 static presso_status run_init(run_ctx *r, const presso_model *m, const presso_model *teacher, presso_prompt_mode mode,
-                              int32_t k, int32_t L, int64_t n_params, int32_t n_windows, int n_threads) {
+                              int32_t k, int32_t L, int32_t loss_from, int64_t n_params, int32_t n_windows,
+                              int n_threads) {
     memset(r, 0, sizeof *r);
     r->m = m;
     r->L = L;
     r->k = k;
+    r->loss_from = loss_from;
     const int64_t dim = m->config.dim, V = m->config.vocab_size;
     const int32_t rows = mode == PRESSO_PROMPT_MODE_PROMPT ? k + L : (L > k ? L : k);
     const int32_t prefix = mode == PRESSO_PROMPT_MODE_PREFIX ? k : 0;
@@ -58,6 +61,10 @@ static presso_status run_init(run_ctx *r, const presso_model *m, const presso_mo
         run_free(r);
         return st;
     }
+    /* Train on the function inference runs: on Q4_0 (and other block types
+     * with an integer-dot route) presso_llama_forward rounds each linear's
+     * input to 8 bits; the float forward would be a slightly different model. */
+    presso_grad_set_act_rounding(r->g, true);
     r->x = malloc(sizeof(float) * (size_t)(rows * dim));
     r->dx = malloc(sizeof(float) * (size_t)(rows * dim));
     r->logits = malloc(sizeof(float) * (size_t)(L * V));
@@ -65,8 +72,10 @@ static presso_status run_init(run_ctx *r, const presso_model *m, const presso_mo
     r->dlogits = malloc(sizeof(float) * (size_t)(L * V));
     r->grad = calloc((size_t)(n_params > 0 ? n_params : 1), sizeof(float));
     r->work = malloc(sizeof(float) * (size_t)(2 * V));
-    if (teacher && n_windows > 0 && (int64_t)n_windows * L * V * (int64_t)sizeof(float) <= PRESSO_TUNE_TEACHER_CACHE_BYTES) {
-        r->tcache = malloc(sizeof(float) * (size_t)n_windows * (size_t)(L * V));
+    const int64_t cached_rows = L - loss_from;
+    if (teacher && n_windows > 0 &&
+        (int64_t)n_windows * cached_rows * V * (int64_t)sizeof(float) <= PRESSO_TUNE_TEACHER_CACHE_BYTES) {
+        r->tcache = malloc(sizeof(float) * (size_t)n_windows * (size_t)(cached_rows * V));
         r->tcached = calloc((size_t)n_windows, sizeof(bool));
         r->n_cache = r->tcache && r->tcached ? n_windows : 0; /* no room: compute on the fly */
     }
@@ -79,7 +88,10 @@ static presso_status run_init(run_ctx *r, const presso_model *m, const presso_mo
 
 /* Loss of one window seq [L] with prompt pr (NULL: none) in front; with
  * want_grad, adds scale·∂loss/∂prompt into r->grad. Returns the summed
- * per-token loss and the number of scored tokens (targets seq[1..L-1]). */
+ * per-token loss and the number of scored tokens (targets
+ * seq[first_scored+1..L-1]). Only the scored rows' logits are computed, by
+ * the student and the teacher alike (the output projection is a third of
+ * this model's forward). */
 static presso_status seq_loss(run_ctx *r, const presso_prompt *pr, const int32_t *seq, int32_t window, int32_t L,
                               int32_t first_scored,
                               presso_loss_kind kind, float kd_weight, bool want_grad, float scale, double *sum,
@@ -87,33 +99,34 @@ static presso_status seq_loss(run_ctx *r, const presso_prompt *pr, const int32_t
     const presso_model *m = r->m;
     const int64_t dim = m->config.dim, V = m->config.vocab_size;
     const bool prompt = pr && pr->mode == PRESSO_PROMPT_MODE_PROMPT, prefix = pr && pr->mode == PRESSO_PROMPT_MODE_PREFIX;
-    const int32_t k = prompt ? pr->k : 0, n_pre = prefix ? pr->k : 0;
+    const int32_t k = prompt ? pr->k : 0, n_pre = prefix ? pr->k : 0, f = first_scored;
     if (prompt) memcpy(r->x, pr->data, sizeof(float) * (size_t)(k * dim));
     presso_llama_embed(m, seq, L, r->x + (int64_t)k * dim);
     const float *pre_k = prefix ? pr->data : NULL;
     const float *pre_v = prefix ? pr->data + (int64_t)pr->n_layers * pr->k * pr->kv_dim : NULL;
-    PRESSO_TRY(presso_grad_forward(r->g, r->x, k + L, pre_k, pre_v, n_pre, r->logits, k));
+    /* logits row i is window position f + i */
+    PRESSO_TRY(presso_grad_forward(r->g, r->x, k + L, pre_k, pre_v, n_pre, r->logits, k + f));
     const bool need_teacher = kind != PRESSO_LOSS_CE;
     const float *tl = r->tlogits;
     if (need_teacher) {
         if (!r->teacher) return presso_fail(PRESSO_ERR_INVALID_ARG, "loss %s needs a teacher model", presso_loss_name(kind));
-        const bool cacheable = window >= 0 && window < r->n_cache;
-        if (cacheable) tl = r->tcache + (int64_t)window * L * V;
+        /* the cache holds rows loss_from..L-1; a window scored from elsewhere (evaluation) is computed */
+        const bool cacheable = window >= 0 && window < r->n_cache && f == r->loss_from;
+        if (cacheable) tl = r->tcache + (int64_t)window * (L - f) * V;
         if (!cacheable || !r->tcached[window]) {
             presso_llama_state_reset(r->teacher);
-            PRESSO_TRY(presso_llama_forward(r->teacher, seq, L, (float *)tl, 0));
+            PRESSO_TRY(presso_llama_forward(r->teacher, seq, L, (float *)tl, f));
             if (cacheable) r->tcached[window] = true;
         }
     }
-    if (want_grad) /* rows that enter no loss */
-        memset(r->dlogits, 0, sizeof(float) * (size_t)((int64_t)first_scored * V));
-    for (int32_t j = first_scored; j + 1 < L; j++) {
-        *sum += presso_loss_row(kind, kd_weight, r->logits + (int64_t)j * V, need_teacher ? tl + (int64_t)j * V : NULL,
-                                seq[j + 1], (int32_t)V, scale, want_grad ? r->dlogits + (int64_t)j * V : NULL, r->work);
+    for (int32_t j = f; j + 1 < L; j++) {
+        const int64_t row = (int64_t)(j - f) * V;
+        *sum += presso_loss_row(kind, kd_weight, r->logits + row, need_teacher ? tl + row : NULL, seq[j + 1],
+                                (int32_t)V, scale, want_grad ? r->dlogits + row : NULL, r->work);
         (*count)++;
     }
     if (!want_grad) return PRESSO_OK;
-    memset(r->dlogits + (int64_t)(L - 1) * V, 0, sizeof(float) * (size_t)V); /* the last row has no target */
+    memset(r->dlogits + (int64_t)(L - 1 - f) * V, 0, sizeof(float) * (size_t)V); /* the last row has no target */
     if (prompt) {
         PRESSO_TRY(presso_grad_backward(r->g, r->dlogits, r->dx, NULL, NULL));
         for (int64_t i = 0; i < (int64_t)k * dim; i++) r->grad[i] += r->dx[i];
@@ -138,7 +151,8 @@ presso_status presso_tune_eval_loss(const presso_model *m, const presso_prompt *
                                     int n_threads, double *loss) {
     if (p) PRESSO_TRY(presso_prompt_check(p, m, "prompt"));
     run_ctx r;
-    PRESSO_TRY(run_init(&r, m, NULL, p ? p->mode : PRESSO_PROMPT_MODE_PROMPT, p ? p->k : 0, c->seq_len, 0, 0, n_threads));
+    PRESSO_TRY(run_init(&r, m, NULL, p ? p->mode : PRESSO_PROMPT_MODE_PROMPT, p ? p->k : 0, c->seq_len, 0, 0, 0,
+                        n_threads));
     presso_status st = eval_windows(&r, p, c, loss);
     run_free(&r);
     return st;
@@ -220,8 +234,8 @@ presso_status presso_tune_prompt(const presso_model *m, const presso_tune_params
     const presso_calib_set *train = p->train;
     const int32_t L = train->seq_len;
     run_ctx r;
-    presso_status st = run_init(&r, m, p->loss != PRESSO_LOSS_CE ? p->teacher : NULL, p->mode, p->k, L, n_params,
-                                train->n_seqs, p->n_threads);
+    presso_status st = run_init(&r, m, p->loss != PRESSO_LOSS_CE ? p->teacher : NULL, p->mode, p->k, L, p->loss_from,
+                                n_params, train->n_seqs, p->n_threads);
     if (st != PRESSO_OK) {
         presso_prompt_free(pr);
         return st;

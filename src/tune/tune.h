@@ -5,8 +5,11 @@
  * mini-batches of calibration windows; the loss is next-token cross-entropy
  * on the text tokens, distillation from the uncompressed teacher's logits
  * computed on the fly, or a mix. Deterministic for a seed at a fixed thread
- * count. The teacher's logits of the training windows are computed once and
- * kept in memory when they fit 512 MiB, else recomputed each time. */
+ * count. The teacher's logits of the training windows' scored rows
+ * (loss_from..) are computed once and kept in memory when they fit 512 MiB,
+ * else recomputed each time. The forward rounds activations to 8 bits where
+ * inference does (presso_grad_set_act_rounding), so the prompt is trained on
+ * the function it will run through. */
 #ifndef PRESSO_TUNE_TUNE_H
 #define PRESSO_TUNE_TUNE_H
 
