@@ -32,6 +32,19 @@ static int64_t row_blocks(const presso_tensor *w) {
     return (w->ne[1] + PRESSO_MATMUL_QROW_BLOCK - 1) / PRESSO_MATMUL_QROW_BLOCK;
 }
 
+/* How the row blocks of a group go to the threads (the loops below use
+ * schedule(runtime)). Decode (n < PRESSO_MATMUL_GEMM_MIN_ROWS activation
+ * rows): static, one contiguous run of blocks per thread, so that each thread
+ * streams its share of the weights front to back; measured on synth-1b at 2
+ * threads, quiet machine: Q4_0 decode 13.4-14.0 -> 15.8-17.2 tok/s, Q4_K
+ * 14.7 -> 16.6, F32/F16/Q8_0 unchanged within the noise. Prefill: dynamic,
+ * so that on a shared machine a slowed thread takes fewer blocks. Each output
+ * is computed by the same dot either way: results do not depend on it. */
+static void set_row_block_schedule(int64_t n) {
+    if (n < PRESSO_MATMUL_GEMM_MIN_ROWS) omp_set_schedule(omp_sched_static, 0);
+    else omp_set_schedule(omp_sched_dynamic, 1);
+}
+
 /* Integer dots (llama.cpp's scheme) for decode and prefill alike: each
  * activation row is quantized once to the weights' vec_dot_type (Q8_0, Q8_1
  * or Q8_K) into scratch, then blocks of PRESSO_MATMUL_QROW_BLOCK weight rows
@@ -56,14 +69,14 @@ static void matmul_quantized_group(const presso_kernels *k, int count, const pre
     const bool serial_quantize = n < PRESSO_MATMUL_GEMM_MIN_ROWS || !parallel;
     if (serial_quantize)
         for (int64_t t = 0; t < n; t++) quantize(x + t * in, xq + (size_t)t * act_bytes, in);
+    set_row_block_schedule(n);
 #pragma omp parallel num_threads(n_threads) if (parallel)
     {
         if (!serial_quantize) {
 #pragma omp for schedule(static)
             for (int64_t t = 0; t < n; t++) quantize(x + t * in, xq + (size_t)t * act_bytes, in);
         }
-        /* dynamic: on a shared machine a slowed thread takes fewer blocks. */
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(runtime) /* set_row_block_schedule */
         for (int64_t blk = 0; blk < n_blocks; blk++) {
             int g = 0;
             int64_t b = blk;
@@ -89,7 +102,8 @@ static void matmul_rows_group(const presso_kernels *k, int count, const presso_t
     for (int g = 0; g < count; g++) work += n * in * w[g]->ne[1], n_blocks += row_blocks(w[g]);
     /* Below ~64K multiply-adds a parallel region costs more than it saves. */
     const bool parallel = work >= PRESSO_MATMUL_PARALLEL_MIN_WORK;
-#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1) if (parallel)
+    set_row_block_schedule(n);
+#pragma omp parallel for num_threads(n_threads) schedule(runtime) if (parallel)
     for (int64_t blk = 0; blk < n_blocks; blk++) {
         int g = 0;
         int64_t b = blk;
