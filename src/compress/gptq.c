@@ -1,6 +1,5 @@
 #include "compress/gptq.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -117,15 +116,7 @@ presso_status presso_gptq_quantize(const float *w, int64_t rows, int64_t cols, c
                 er[i - i1] = e;
             }
         }
-        if (i2 < cols) {
-            const int64_t chunk = (rows + nt - 1) / nt;
-#pragma omp parallel for num_threads(nt) schedule(static) if (rows * (cols - i2) * (i2 - i1) >= (1 << 20))
-            for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
-                const int64_t n = r0 + chunk < rows ? chunk : rows - r0;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)(cols - i2), (int)(i2 - i1), -1.0f,
-                            Err + r0 * B, (int)B, U + i1 * cols + i2, (int)cols, 1.0f, W + r0 * cols + i2, (int)cols);
-            }
-        }
+        presso_hessian_propagate_batch(W, rows, cols, Err, B, U, i1, i2, nt);
     }
     report->loss = loss;
 done:

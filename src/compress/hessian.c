@@ -1,5 +1,6 @@
 #include "compress/hessian.h"
 
+#include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
 
@@ -72,4 +73,16 @@ presso_status presso_hessian_check_layer(const presso_pass_layer *layer, const c
         return presso_fail(PRESSO_ERR_SHAPE, "%s: statistics of width %lld for a layer of %lld inputs", layer->name,
                            (long long)layer->stats->width, (long long)layer->in);
     return PRESSO_OK;
+}
+
+void presso_hessian_propagate_batch(float *W, int64_t rows, int64_t cols, const float *Err, int64_t ldE,
+                                    const float *U, int64_t i1, int64_t i2, int nt) {
+    if (i2 >= cols) return;
+    const int64_t chunk = (rows + nt - 1) / nt;
+#pragma omp parallel for num_threads(nt) schedule(static) if (rows * (cols - i2) * (i2 - i1) >= (1 << 20))
+    for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+        const int64_t n = r0 + chunk < rows ? chunk : rows - r0;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)(cols - i2), (int)(i2 - i1), -1.0f,
+                    Err + r0 * ldE, (int)ldE, U + i1 * cols + i2, (int)cols, 1.0f, W + r0 * cols + i2, (int)cols);
+    }
 }

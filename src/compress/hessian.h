@@ -28,4 +28,11 @@ presso_status presso_hessian_scale(const double *h, int64_t cols, int64_t n_samp
 presso_status presso_hessian_inverse_factor(const double *H, int64_t cols, const int64_t *perm, double damp,
                                             const char *who, double *A, float *U, double *damp_used);
 
+/* The lazy batch update of GPTQ / SparseGPT (Frantar et al. 2022, eq. 4 in
+ * blocks): once columns i1..i2 of W [rows][cols] are settled with errors
+ * Err [rows][ldE] (column i - i1 for column i), W[:, i2:] -= Err · U[i1:i2, i2:],
+ * as one GEMM over row chunks on nt threads. */
+void presso_hessian_propagate_batch(float *W, int64_t rows, int64_t cols, const float *Err, int64_t ldE,
+                                    const float *U, int64_t i1, int64_t i2, int nt);
+
 #endif

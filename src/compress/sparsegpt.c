@@ -1,6 +1,5 @@
 #include "compress/sparsegpt.h"
 
-#include <cblas.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,15 +149,7 @@ presso_status presso_sparsegpt_prune(const float *w, int64_t rows, int64_t cols,
                 er[i - i1] = e;
             }
         }
-        if (i2 < cols) { /* the batch's errors onto the rest of the matrix in one GEMM */
-            const int64_t chunk = (rows + nt - 1) / nt;
-#pragma omp parallel for num_threads(nt) schedule(static) if (rows * (cols - i2) * (i2 - i1) >= (1 << 20))
-            for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
-                const int64_t n = r0 + chunk < rows ? chunk : rows - r0;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)(cols - i2), (int)(i2 - i1), -1.0f,
-                            Err + r0 * B, (int)B, U + i1 * cols + i2, (int)cols, 1.0f, W + r0 * cols + i2, (int)cols);
-            }
-        }
+        presso_hessian_propagate_batch(W, rows, cols, Err, B, U, i1, i2, nt);
     }
     report->loss = loss;
     if (!quantized) {
