@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
+
 int cli_fail(void) {
     fprintf(stderr, "presso: error: %s\n", presso_last_error());
     return 1;
@@ -99,6 +101,23 @@ char *cli_read_file(const char *path, size_t *len) {
 
 int cli_open_model(const char *path, const char *tokenizer, presso_model **out) {
     if (presso_model_open(path, tokenizer, out) != PRESSO_OK) return cli_fail();
+    return 0;
+}
+
+int cli_open_model_to_run(const char *path, const char *tokenizer, presso_model **out) {
+    int rc = cli_open_model(path, tokenizer, out);
+    if (rc) return rc;
+    const char *env = getenv("PRESSO_REPACK");
+    if (env && strcmp(env, "0") == 0) return 0;
+    presso_repack_stats stats;
+    if (presso_model_repack(*out, &stats) != PRESSO_OK) {
+        presso_model_free(*out);
+        *out = NULL;
+        return cli_fail();
+    }
+    if (stats.tensors)
+        presso_log(PRESSO_LOG_DEBUG, "repacked %lld tensors (%.1f MiB) for the CPU matmul", (long long)stats.tensors,
+                   (double)stats.bytes / (1 << 20));
     return 0;
 }
 

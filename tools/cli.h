@@ -29,6 +29,11 @@ char *cli_read_file(const char *path, size_t *len);
 
 /* Opens a model, naming the file on failure. */
 int cli_open_model(const char *path, const char *tokenizer, presso_model **out);
+/* cli_open_model for the commands that run a model (generate, ppl, eval,
+ * bench): its Q4_0 / Q4_K linears are then repacked for the CPU matmul
+ * (presso_model_repack), unless PRESSO_REPACK=0 in the environment (the
+ * row-major kernels, for comparing the two). */
+int cli_open_model_to_run(const char *path, const char *tokenizer, presso_model **out);
 
 /* Loads a --prompt-file and checks it fits the model (refusing another
  * model's prompt); on success fills prefix with its view. */

@@ -37,7 +37,7 @@ int cmd_bench(int argc, char **argv) {
     if (!path) return cli_usage_error("usage: presso bench MODEL [-t THREADS] [-p N] [-n N] [-r REPS]");
     if (n_prompt == 0 && n_gen == 0) return cli_usage_error("bench: -p and -n are both 0; nothing to measure");
     presso_model *m;
-    int rc = cli_open_model(path, tokenizer, &m);
+    int rc = cli_open_model_to_run(path, tokenizer, &m);
     if (rc) return rc;
     presso_prompt *learned = NULL;
     presso_llama_prefix prefix = {0};

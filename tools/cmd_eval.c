@@ -175,7 +175,7 @@ int cmd_eval(int argc, char **argv) {
         if (rc) return rc;
     }
     presso_model *m;
-    int rc = cli_open_model(path, tokenizer, &m);
+    int rc = cli_open_model_to_run(path, tokenizer, &m);
     if (rc) return rc;
     if (!m->tokenizer) {
         presso_model_free(m);

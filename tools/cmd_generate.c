@@ -53,7 +53,7 @@ int cmd_generate(int argc, char **argv) {
     }
     if (!path) return cli_usage_error("usage: presso generate MODEL [-z TOKENIZER] [-p PROMPT] [-n N] [--temp T]");
     presso_model *m;
-    int rc = cli_open_model(path, tokenizer, &m);
+    int rc = cli_open_model_to_run(path, tokenizer, &m);
     if (rc) return rc;
     if (!m->tokenizer) {
         presso_model_free(m);

@@ -62,7 +62,7 @@ int cmd_ppl(int argc, char **argv) {
     char *text = cli_read_file(text_path, &len);
     if (!text) return 1;
     presso_model *m;
-    int rc = cli_open_model(path, tokenizer, &m);
+    int rc = cli_open_model_to_run(path, tokenizer, &m);
     if (rc) {
         free(text);
         return rc;

@@ -505,6 +505,7 @@ uint64_t presso_gguf_alignment(const presso_gguf *g) { return g->alignment; }
 const char *presso_gguf_path(const presso_gguf *g) { return g->name; }
 size_t presso_gguf_file_size(const presso_gguf *g) { return g->size; }
 const uint8_t *presso_gguf_base(const presso_gguf *g) { return g->base; }
+presso_mapped_file presso_gguf_mapping(const presso_gguf *g) { return g->map; }
 uint64_t presso_gguf_data_offset(const presso_gguf *g) { return g->data_offset; }
 int64_t presso_gguf_kv_count(const presso_gguf *g) { return g->n_kv; }
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/mapped_file.h"
 #include "presso.h"
 #include "tensor/tensor.h"
 
@@ -106,6 +107,8 @@ presso_status presso_gguf_get_f64(const presso_gguf *g, const char *key, double 
  * byte offset of the aligned data section inside it. */
 const uint8_t *presso_gguf_base(const presso_gguf *g);
 uint64_t presso_gguf_data_offset(const presso_gguf *g);
+/* The file mapping behind the image (data NULL when opened from a buffer). */
+presso_mapped_file presso_gguf_mapping(const presso_gguf *g);
 
 /* Tensors: name, type, dims and a data pointer into the mapping; the tensor's
  * byte range is checked to lie inside the file. */

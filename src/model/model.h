@@ -64,6 +64,10 @@ typedef struct presso_model {
     int n_mappings;
     void **buffers; /* grows: a compressed model owns one buffer per tensor */
     int64_t n_buffers, cap_buffers;
+    /* Read-only file mappings that format_handle owns (a GGUF's): tensor
+     * views inside them may hand their pages back (presso_model_repack). */
+    presso_mapped_file handle_mappings[1];
+    int n_handle_mappings;
     void *format_handle;        /* the open gguf / safetensors, closed with the model */
     void (*format_close)(void *);
 } presso_model;
@@ -80,6 +84,18 @@ presso_status presso_model_validate(const presso_model *m);
 
 /* Registers a malloc'd buffer to be freed with the model. */
 presso_status presso_model_own(presso_model *m, void *buffer);
+
+/* Repacks the Q4_0 / Q4_K block linears (and the output) whose shapes allow
+ * it into the row-interleaved layout the CPU matmul runs fastest
+ * (tensor/repack.h): for running a model (generate, ppl, eval, bench), never
+ * for compressing it (a pass that rewrites a tensor's data would leave its
+ * packed copy stale). Results differ from the unpacked kernels in float
+ * rounding only. */
+typedef struct {
+    int64_t tensors; /* tensors repacked */
+    int64_t bytes;   /* bytes of the repacked copies */
+} presso_repack_stats;
+presso_status presso_model_repack(presso_model *m, presso_repack_stats *stats);
 
 /* Total parameters and bytes of the weights as stored (tied output counted
  * once). */

@@ -44,6 +44,8 @@ presso_status presso_model_load_gguf(presso_model *m, const char *path) {
     PRESSO_TRY(presso_gguf_open(path, &g));
     m->format_handle = g;
     m->format_close = close_gguf;
+    const presso_mapped_file map = presso_gguf_mapping(g);
+    if (map.data) m->handle_mappings[m->n_handle_mappings++] = map;
     m->format = PRESSO_FORMAT_GGUF;
 
     presso_gguf_string arch;

@@ -22,6 +22,18 @@ typedef float (*presso_vec_dot_q_fn)(const void *row, const void *xq, int64_t n)
  * bit for bit equal to the same tier's vec_dot_q. */
 typedef void (*presso_gemm_q_fn)(const void *w, size_t w_stride, const void *xq, size_t x_stride, int64_t n,
                                  float *y, int64_t ldy, int64_t rows, int64_t cols);
+/* rows (a multiple of 8) x cols integer dots against a repacked copy of the
+ * rows (repack.h; w is the rows' first group of 8): y[c * ldy + r] for
+ * r < rows, c < cols, activations quantized as for vec_dot_q, x_stride bytes
+ * apart. xsum holds each activation block's sum of levels, [c * (n / 32) +
+ * block] (presso_block_sums_q8_0), for types whose levels carry an offset
+ * (Q4_0); K-quants read Q8_K's bsums and take NULL. Per row and block the
+ * float steps are fixed (acc = fma(d_w d_x, float(integer sum), acc), Q4_K
+ * then acc = fma(-(dmin_w d_x), float(min sum), acc), blocks in order), so
+ * every tier, tile and thread count gives the same bits; they differ from
+ * vec_dot_q's 8-lane accumulation in float rounding only. */
+typedef void (*presso_gemm_packed_fn)(const void *w, const void *xq, size_t x_stride, const int32_t *xsum, int64_t n,
+                                      float *y, int64_t ldy, int64_t rows, int64_t cols);
 /* n floats (a multiple of the block size) into blocks of an activation type. */
 typedef void (*presso_quantize_act_fn)(const float *x, void *dst, int64_t n);
 
@@ -36,6 +48,8 @@ typedef struct {
     const presso_quantize_act_fn *quantize_act; /* for Q8_0, Q8_1, Q8_K; bit-exact across tiers */
     /* [PRESSO_TYPE_COUNT] or NULL; NULL entry: matmul tiles vec_dot_q itself. */
     const presso_gemm_q_fn *gemm_q;
+    /* [PRESSO_TYPE_COUNT]: kernels on repacked weights (presso_tensor.packed). */
+    const presso_gemm_packed_fn *gemm_packed;
     /* PRESSO_TYPE_W8A8 (w8a8.h): per-token int8 activations, int8·int8 dot. */
     void (*w8a8_quantize_act)(const float *x, void *dst, int64_t n);
     float (*w8a8_dot)(const void *w_row, const void *x_row, int64_t n);
@@ -55,6 +69,13 @@ extern const presso_quantize_act_fn presso_quantize_act_ref_table[PRESSO_TYPE_CO
 extern const presso_vec_dot_q_fn presso_vec_dot_q_avx2_table[PRESSO_TYPE_COUNT];
 extern const presso_quantize_act_fn presso_quantize_act_avx2_table[PRESSO_TYPE_COUNT];
 extern const presso_gemm_q_fn presso_gemm_q_avx2_table[PRESSO_TYPE_COUNT]; /* gemm_q_avx2.c */
+extern const presso_gemm_packed_fn presso_gemm_packed_ref_table[PRESSO_TYPE_COUNT];  /* gemm_packed_ref.c */
+extern const presso_gemm_packed_fn presso_gemm_packed_avx2_table[PRESSO_TYPE_COUNT]; /* gemm_packed_avx2.c */
+
+/* sums[b] = sum of the 32 levels of Q8_0 block b, for nb blocks (the
+ * offset term of the packed Q4_0 kernels: d (u - 8) y summed as
+ * d (sum u y - 8 sum y)). */
+void presso_block_sums_q8_0(const void *xq, int64_t nb, int32_t *sums);
 
 const presso_kernels *presso_kernels_ref(void);
 /* NULL when this CPU lacks AVX2+FMA+F16C. */

@@ -139,6 +139,7 @@ static const presso_kernels avx2_kernels = {
     .vec_dot_q = presso_vec_dot_q_avx2_table,
     .quantize_act = presso_quantize_act_avx2_table,
     .gemm_q = presso_gemm_q_avx2_table,
+    .gemm_packed = presso_gemm_packed_avx2_table,
     .w8a8_quantize_act = presso_w8a8_quantize_act_avx2,
     .w8a8_dot = presso_w8a8_dot_avx2,
     .dot_f32 = dot_f32_avx2,

@@ -86,6 +86,7 @@ static const presso_kernels ref_kernels = {
         },
     .vec_dot_q = presso_vec_dot_q_ref_table,
     .quantize_act = presso_quantize_act_ref_table,
+    .gemm_packed = presso_gemm_packed_ref_table,
     .w8a8_quantize_act = presso_w8a8_quantize_act_ref,
     .w8a8_dot = presso_w8a8_dot_ref,
     .dot_f32 = dot_f32_ref,

@@ -5,13 +5,16 @@
 #include <omp.h>
 
 #include "tensor/kernels.h"
+#include "tensor/repack.h"
 #include "tensor/sparse.h"
 #include "tensor/types.h"
 
 int64_t presso_matmul_scratch_floats(int64_t in, int64_t max_rows, int n_threads) {
     const int64_t panels = (int64_t)(n_threads > 0 ? n_threads : 1) * PRESSO_MATMUL_PANEL_ROWS * in;
-    /* Quantized activation rows: at most 292 bytes per 256 values (Q8_K), as floats. */
-    const int64_t quantized = (max_rows > 0 ? max_rows : 1) * ((in + 255) / 256) * 292 / 4 + 1;
+    /* Quantized activation rows: at most 292 bytes per 256 values (Q8_K), as
+     * floats, then an int32 sum per 32-block for the repacked Q4_0 kernels. */
+    const int64_t rows = max_rows > 0 ? max_rows : 1;
+    const int64_t quantized = rows * ((in + 255) / 256) * 292 / 4 + 1 + rows * ((in + 31) / 32);
     return panels > quantized ? panels : quantized;
 }
 
@@ -26,10 +29,19 @@ static void gemm_q_by_dots(presso_vec_dot_q_fn dot, const uint8_t *w, size_t ws,
                 y[c * ldy + r] = dot(w + (size_t)r * ws, xq + (size_t)c * xs, n);
 }
 
-/* Row blocks of up to PRESSO_MATMUL_QROW_BLOCK rows over the weights of a
- * group (one matmul, or several sharing their input: q/k/v, gate/up). */
-static int64_t row_blocks(const presso_tensor *w) {
-    return (w->ne[1] + PRESSO_MATMUL_QROW_BLOCK - 1) / PRESSO_MATMUL_QROW_BLOCK;
+/* Row blocks of up to block_rows rows over the weights of a group (one
+ * matmul, or several sharing their input: q/k/v, gate/up). */
+static int64_t row_blocks(const presso_tensor *w, int64_t block_rows) {
+    return (w->ne[1] + block_rows - 1) / block_rows;
+}
+
+/* Whether every weight of the group has a repacked copy and this tier a
+ * kernel for it (then the whole group takes the repacked kernels). */
+static bool group_packed(const presso_kernels *k, int count, const presso_tensor *const w[]) {
+    if (!k->gemm_packed) return false;
+    for (int g = 0; g < count; g++)
+        if (!w[g]->packed || !k->gemm_packed[w[g]->type]) return false;
+    return true;
 }
 
 /* How the row blocks of a group go to the threads (the loops below use
@@ -52,7 +64,10 @@ static void set_row_block_schedule(int64_t n) {
  * against all n quantized rows (gemm_q; the dots one by one where a type has
  * none). Every output is the tier's vec_dot_q of its row and activation row,
  * bit for bit, so results depend on neither n, the tiling, the grouping nor
- * the thread count. Approximate by design: the activations carry 8-bit levels
+ * the thread count. Weights with a repacked copy (repack.h, every weight of
+ * the group) take the tier's gemm_packed instead, in blocks of
+ * PRESSO_MATMUL_PACKED_ROW_BLOCK rows: its outputs are just as independent
+ * of n and the threads, and differ from vec_dot_q in float rounding only. Approximate by design: the activations carry 8-bit levels
  * per block of 32 (256 for K). One parallel region per group: on a loaded
  * machine each region's barrier costs a scheduling round. */
 static void matmul_quantized_group(const presso_kernels *k, int count, const presso_tensor *const w[],
@@ -62,31 +77,47 @@ static void matmul_quantized_group(const presso_kernels *k, int count, const pre
     const size_t act_bytes = (size_t)presso_row_bytes(act, in);
     const presso_quantize_act_fn quantize = k->quantize_act[act];
     uint8_t *xq = scratch;
+    const bool packed = group_packed(k, count, w);
+    /* Repacked Q4_0 takes each activation block's level sum (kernels.h). */
+    int32_t *xsum = packed && act == PRESSO_TYPE_Q8_0
+                        ? (int32_t *)(void *)(xq + ((size_t)n * act_bytes + 3) / 4 * 4)
+                        : NULL;
+    const int64_t block_rows = packed ? PRESSO_MATMUL_PACKED_ROW_BLOCK : PRESSO_MATMUL_QROW_BLOCK;
     int64_t work = 0, n_blocks = 0;
-    for (int g = 0; g < count; g++) work += n * in * w[g]->ne[1], n_blocks += row_blocks(w[g]);
+    for (int g = 0; g < count; g++) work += n * in * w[g]->ne[1], n_blocks += row_blocks(w[g], block_rows);
     const bool parallel = work >= PRESSO_MATMUL_PARALLEL_MIN_WORK;
     /* Decode quantizes its few rows before the region (no barrier inside). */
     const bool serial_quantize = n < PRESSO_MATMUL_GEMM_MIN_ROWS || !parallel;
     if (serial_quantize)
-        for (int64_t t = 0; t < n; t++) quantize(x + t * in, xq + (size_t)t * act_bytes, in);
+        for (int64_t t = 0; t < n; t++) {
+            quantize(x + t * in, xq + (size_t)t * act_bytes, in);
+            if (xsum) presso_block_sums_q8_0(xq + (size_t)t * act_bytes, in / 32, xsum + t * (in / 32));
+        }
     set_row_block_schedule(n);
 #pragma omp parallel num_threads(n_threads) if (parallel)
     {
         if (!serial_quantize) {
 #pragma omp for schedule(static)
-            for (int64_t t = 0; t < n; t++) quantize(x + t * in, xq + (size_t)t * act_bytes, in);
+            for (int64_t t = 0; t < n; t++) {
+                quantize(x + t * in, xq + (size_t)t * act_bytes, in);
+                if (xsum) presso_block_sums_q8_0(xq + (size_t)t * act_bytes, in / 32, xsum + t * (in / 32));
+            }
         }
 #pragma omp for schedule(runtime) /* set_row_block_schedule */
         for (int64_t blk = 0; blk < n_blocks; blk++) {
             int g = 0;
             int64_t b = blk;
-            while (b >= row_blocks(w[g])) b -= row_blocks(w[g]), g++;
-            const int64_t out = w[g]->ne[1], r0 = b * PRESSO_MATMUL_QROW_BLOCK;
-            const int64_t rows = out - r0 < PRESSO_MATMUL_QROW_BLOCK ? out - r0 : PRESSO_MATMUL_QROW_BLOCK;
+            while (b >= row_blocks(w[g], block_rows)) b -= row_blocks(w[g], block_rows), g++;
+            const int64_t out = w[g]->ne[1], r0 = b * block_rows;
+            const int64_t rows = out - r0 < block_rows ? out - r0 : block_rows;
             const size_t row_bytes = (size_t)presso_row_bytes(w[g]->type, in);
             const uint8_t *wr = (const uint8_t *)w[g]->data + (size_t)r0 * row_bytes;
             const presso_gemm_q_fn gemm = k->gemm_q ? k->gemm_q[w[g]->type] : NULL;
-            if (gemm) gemm(wr, row_bytes, xq, act_bytes, in, y[g] + r0, out, rows, n);
+            if (packed) {
+                const uint8_t *wp = (const uint8_t *)w[g]->packed +
+                                    (size_t)(r0 / PRESSO_REPACK_ROWS) * presso_repack_group_bytes(w[g]->type, in);
+                k->gemm_packed[w[g]->type](wp, xq, act_bytes, xsum, in, y[g] + r0, out, rows, n);
+            } else if (gemm) gemm(wr, row_bytes, xq, act_bytes, in, y[g] + r0, out, rows, n);
             else gemm_q_by_dots(k->vec_dot_q[w[g]->type], wr, row_bytes, xq, act_bytes, in, y[g] + r0, out, rows, n);
         }
     }
@@ -99,7 +130,7 @@ static void matmul_rows_group(const presso_kernels *k, int count, const presso_t
                               const float *x, int64_t n, int n_threads) {
     const int64_t in = w[0]->ne[0];
     int64_t work = 0, n_blocks = 0;
-    for (int g = 0; g < count; g++) work += n * in * w[g]->ne[1], n_blocks += row_blocks(w[g]);
+    for (int g = 0; g < count; g++) work += n * in * w[g]->ne[1], n_blocks += row_blocks(w[g], PRESSO_MATMUL_QROW_BLOCK);
     /* Below ~64K multiply-adds a parallel region costs more than it saves. */
     const bool parallel = work >= PRESSO_MATMUL_PARALLEL_MIN_WORK;
     set_row_block_schedule(n);
@@ -107,7 +138,7 @@ static void matmul_rows_group(const presso_kernels *k, int count, const presso_t
     for (int64_t blk = 0; blk < n_blocks; blk++) {
         int g = 0;
         int64_t b = blk;
-        while (b >= row_blocks(w[g])) b -= row_blocks(w[g]), g++;
+        while (b >= row_blocks(w[g], PRESSO_MATMUL_QROW_BLOCK)) b -= row_blocks(w[g], PRESSO_MATMUL_QROW_BLOCK), g++;
         const int64_t out = w[g]->ne[1], r0 = b * PRESSO_MATMUL_QROW_BLOCK;
         const int64_t r1 = out - r0 < PRESSO_MATMUL_QROW_BLOCK ? out : r0 + PRESSO_MATMUL_QROW_BLOCK;
         const size_t row_bytes = (size_t)presso_row_bytes(w[g]->type, in);

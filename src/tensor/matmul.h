@@ -34,6 +34,9 @@ void presso_matmul(const presso_tensor *w, const float *x, int64_t n, float *y, 
 /* Weight rows per work item of the integer-dot path (a multiple of every
  * gemm_q tile's row count). */
 #define PRESSO_MATMUL_QROW_BLOCK 16
+/* The same on repacked weights (a multiple of PRESSO_REPACK_ROWS): 8 groups
+ * of 8 rows per item. */
+#define PRESSO_MATMUL_PACKED_ROW_BLOCK 64
 
 /* presso_matmul for `count` weights of the same input width over the same
  * activations, y[g] = X W[g]ᵀ (q/k/v, or gate/up): the integer route

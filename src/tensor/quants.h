@@ -45,6 +45,31 @@ _Static_assert(sizeof(presso_block_q5_K) == 176, "q5_K layout");
 _Static_assert(sizeof(presso_block_q6_K) == 210, "q6_K layout");
 _Static_assert(sizeof(presso_block_q8_K) == 292, "q8_K layout");
 
+/* ggml's get_scale_min_k4: the 6-bit scale and min of sub-block j from the
+ * 12 packed bytes of Q4_K/Q5_K. */
+static inline void presso_get_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {
+    if (j < 4) {
+        *d = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *d = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
+    }
+}
+
+/* The inverse packing, as written inline in quantize_row_q4_K_ref (scales
+ * must start zeroed: the high bits are or'ed in). */
+static inline void presso_set_scale_min_k4(uint8_t *scales, int j, uint8_t ls, uint8_t lm) {
+    if (j < 4) {
+        scales[j] = ls;
+        scales[j + 4] = lm;
+    } else {
+        scales[j + 4] = (uint8_t)((ls & 0xF) | ((lm & 0xF) << 4));
+        scales[j - 4] |= (uint8_t)((ls >> 4) << 6);
+        scales[j - 0] |= (uint8_t)((lm >> 4) << 6);
+    }
+}
+
 /* Plain float types. */
 void presso_f32_to_float(const void *src, float *dst, int64_t n);
 void presso_f16_to_float(const void *src, float *dst, int64_t n);

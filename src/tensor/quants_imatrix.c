@@ -224,27 +224,6 @@ static float make_qp_quants(int n, int nmax, const float *x, uint8_t *L, const f
     return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
 }
 
-static void get_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {
-    if (j < 4) {
-        *d = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *d = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
-    }
-}
-
-static void set_scale_min_k4(uint8_t *scales, int j, uint8_t ls, uint8_t lm) {
-    if (j < 4) {
-        scales[j] = ls;
-        scales[j + 4] = lm;
-    } else {
-        scales[j + 4] = (uint8_t)((ls & 0xF) | ((lm & 0xF) << 4));
-        scales[j - 4] |= (uint8_t)((ls >> 4) << 6);
-        scales[j - 0] |= (uint8_t)((lm >> 4) << 6);
-    }
-}
-
 /* Σx²/n over a whole row, in ggml's order (the σ² of the 32-element types). */
 static float row_sigma2(const float *x, int64_t n) {
     float sum_x2 = 0;
@@ -452,13 +431,13 @@ static void qk_scale_min_row(const float *x, const float *qw_block, int nmax, ui
     for (int j = 0; j < 8; ++j) {
         /* Q5_K clamps to 63; Q4_K's make_qp_quants levels are already <= 63 */
         const uint8_t ls = (uint8_t)imin(63, Ls[j]), lm = (uint8_t)imin(63, Lm[j]);
-        set_scale_min_k4(scales_out, j, ls, lm);
+        presso_set_scale_min_k4(scales_out, j, ls, lm);
     }
     *hd = presso_f32_to_f16(d_block);
     *hmin = presso_f32_to_f16(m_block);
     for (int j = 0; j < 8; ++j) {
         uint8_t sc, m;
-        get_scale_min_k4(j, scales_out, &sc, &m);
+        presso_get_scale_min_k4(j, scales_out, &sc, &m);
         const float d = presso_f16_to_f32(*hd) * sc;
         if (!d) continue;
         const float dm = presso_f16_to_f32(*hmin) * m;

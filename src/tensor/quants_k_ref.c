@@ -36,30 +36,6 @@ static inline int nearest_int(float fval) {
  * spelled out so it does not depend on implementation-defined conversion. */
 static inline int8_t wrap_i8(int v) { return (int8_t)((int)(((unsigned)v & 0xffu) ^ 0x80u) - 0x80); }
 
-/* Follows ggml's get_scale_min_k4: the 6-bit scale and min of sub-block j
- * from the 12 packed bytes of Q4_K/Q5_K. */
-static inline void get_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {
-    if (j < 4) {
-        *d = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *d = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
-    }
-}
-
-/* The inverse packing, as written inline in quantize_row_q4_K_ref. */
-static void set_scale_min_k4(uint8_t scales[PRESSO_K_SCALE_SIZE], int j, uint8_t ls, uint8_t lm) {
-    if (j < 4) {
-        scales[j] = ls;
-        scales[j + 4] = lm;
-    } else {
-        scales[j + 4] = (uint8_t)((ls & 0xF) | ((lm & 0xF) << 4));
-        scales[j - 4] |= (uint8_t)((ls >> 4) << 6);
-        scales[j - 0] |= (uint8_t)((lm >> 4) << 6);
-    }
-}
-
 /* The signed 6-bit scale j (-32..31) of Q3_K's 12 packed bytes: low 4 bits
  * in the nibbles of bytes 0..7, high 2 bits in bytes 8..11. Equal to the
  * kmask shuffle of dequantize_row_q3_K. */
@@ -478,13 +454,13 @@ static void quantize_k_scale_min(const float *x, int nmax, float rmin, float rde
         uint8_t lm = (uint8_t)nearest_int(inv_min * mins[j]);
         ls = (uint8_t)imin(63, ls);
         lm = (uint8_t)imin(63, lm);
-        set_scale_min_k4(scales_out, j, ls, lm);
+        presso_set_scale_min_k4(scales_out, j, ls, lm);
     }
     *d_out = presso_f32_to_f16(max_scale / 63.f);
     *dmin_out = presso_f32_to_f16(max_min / 63.f);
     for (int j = 0; j < QK_K / 32; ++j) {
         uint8_t sc, m;
-        get_scale_min_k4(j, scales_out, &sc, &m);
+        presso_get_scale_min_k4(j, scales_out, &sc, &m);
         const float d = presso_f16_to_f32(*d_out) * sc;
         if (!d) continue;
         const float dm = presso_f16_to_f32(*dmin_out) * m;
@@ -525,9 +501,9 @@ void presso_dequantize_q4_K(const void *src, float *dst, int64_t n) {
         int is = 0;
         uint8_t sc, m;
         for (int j = 0; j < QK_K; j += 64) {
-            get_scale_min_k4(is + 0, b.scales, &sc, &m);
+            presso_get_scale_min_k4(is + 0, b.scales, &sc, &m);
             const float d1 = d * sc, m1 = min * m;
-            get_scale_min_k4(is + 1, b.scales, &sc, &m);
+            presso_get_scale_min_k4(is + 1, b.scales, &sc, &m);
             const float d2 = d * sc, m2 = min * m;
             for (int l = 0; l < 32; ++l) *y++ = d1 * (q[l] & 0xF) - m1;
             for (int l = 0; l < 32; ++l) *y++ = d2 * (q[l] >> 4) - m2;
@@ -585,9 +561,9 @@ void presso_dequantize_q5_K(const void *src, float *dst, int64_t n) {
         uint8_t sc, m;
         unsigned u1 = 1, u2 = 2;
         for (int j = 0; j < QK_K; j += 64) {
-            get_scale_min_k4(is + 0, b.scales, &sc, &m);
+            presso_get_scale_min_k4(is + 0, b.scales, &sc, &m);
             const float d1 = d * sc, m1 = min * m;
-            get_scale_min_k4(is + 1, b.scales, &sc, &m);
+            presso_get_scale_min_k4(is + 1, b.scales, &sc, &m);
             const float d2 = d * sc, m2 = min * m;
             for (int l = 0; l < 32; ++l) *y++ = d1 * ((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
             for (int l = 0; l < 32; ++l) *y++ = d2 * ((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;

@@ -19,6 +19,10 @@ typedef struct {
     int64_t ne[PRESSO_MAX_DIMS]; /* unused dims are 1 */
     const void *data;
     size_t nbytes;
+    /* NULL, or the same weights row-interleaved for the CPU matmul
+     * (repack.h), made by presso_model_repack for running a model: matmul
+     * reads it instead of data. Whoever changes data must clear it. */
+    const void *packed;
 } presso_tensor;
 
 static inline int64_t presso_tensor_nelements(const presso_tensor *t) {

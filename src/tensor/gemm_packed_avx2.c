@@ -1,0 +1,168 @@
+/* Integer GEMM / GEMV on repacked weights (repack.h), AVX2: 8 rows per
+ * register, so one activation block serves 8 rows and the 8 results come
+ * out in the 8 float lanes with no horizontal sum (llama.cpp's
+ * ggml_gemv_q4_0_8x8_q8_0 / ggml_gemm_q4_K_8x8_q8_K idea, on presso's own
+ * layout). A step multiplies 4 levels of each of the 8 rows (unsigned
+ * nibbles, one 32-byte register) by the activation's 4 matching bytes
+ * broadcast to all 8 rows: _mm256_maddubs_epi16 then sums pairs, and the 8
+ * steps of a 32-run are added in int16 (|sum| <= 8 x 2 x 15 x 128 = 30720,
+ * no saturation) before one _mm256_madd_epi16 makes each row's int32.
+ *
+ * Bit for bit equal to gemm_packed_ref.c (the same integers, then the same
+ * float steps per row lane); tests/test_repack.c asserts it. Compiled with
+ * -mavx2 -mfma -mf16c; reached only through dispatch.c. */
+#include <immintrin.h>
+#include <string.h>
+
+#include "tensor/kernels.h"
+#include "tensor/q_avx2.h"
+#include "tensor/repack.h"
+
+#define R PRESSO_REPACK_ROWS
+#define QK_K PRESSO_QK_K
+#define TILE static inline __attribute__((always_inline))
+
+static inline __m256i bcast4(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return _mm256_set1_epi32(v);
+}
+
+/* The 8 steps of one 32-run (4 registers of interleaved nibbles), unpacked:
+ * q[s] holds step s's 4 levels of each row. */
+TILE void unpack_run(const uint8_t *run, __m256i q[8]) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) {
+        const __m256i b = load32(run + 32 * k);
+        q[2 * k] = _mm256_and_si256(b, m4);
+        q[2 * k + 1] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
+    }
+}
+
+/* The sums over a run of level x activation (q8: the run's 32 activation
+ * bytes) in 16 int16 lanes, row r's in lanes 2r and 2r + 1: one
+ * _mm256_madd_epi16 with each row's factor on both lanes of its pair (1 for
+ * Q4_0, the sub-block scale for Q4_K) gives the 8 rows' int32 sums. */
+TILE __m256i run_sums16(const __m256i q[8], const int8_t *q8) {
+    __m256i s16 = _mm256_maddubs_epi16(q[0], bcast4(q8));
+#pragma GCC unroll 8
+    for (int s = 1; s < 8; s++) s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(q[s], bcast4(q8 + 4 * s)));
+    return s16;
+}
+
+/* One group of 8 rows against NR (1..4) activation rows. */
+TILE void tile_q4_0x8(const presso_block_q4_0x8 *p, const uint8_t *xq, size_t xs, const int32_t *xsum, int64_t nb,
+                      float *y, int64_t ldy, const int NR) {
+    __m256 acc[4];
+#pragma GCC unroll 4
+    for (int c = 0; c < NR; c++) acc[c] = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < nb; ib++) {
+        __m256i q[8];
+        unpack_run(p[ib].qs, q);
+        const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].d));
+#pragma GCC unroll 4
+        for (int c = 0; c < NR; c++) {
+            const presso_block_q8_0 *a = (const presso_block_q8_0 *)(const void *)(xq + (size_t)c * xs) + ib;
+            const __m256i dot = _mm256_madd_epi16(run_sums16(q, a->qs), _mm256_set1_epi16(1));
+            const __m256i isum = _mm256_sub_epi32(dot, _mm256_set1_epi32(8 * xsum[c * nb + ib]));
+            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(f16(a->d))), _mm256_cvtepi32_ps(isum), acc[c]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < NR; c++) _mm256_storeu_ps(y + c * ldy, acc[c]);
+}
+
+/* [s0, s0, s1, s1, ..., s7, s7] as int16 from 8 bytes: each row's scale on
+ * both int16 lanes of its pair, for _mm256_madd_epi16. */
+static inline __m256i scales_pairs(const uint8_t s[R]) {
+    const __m128i v = _mm_loadl_epi64((const __m128i *)(const void *)s);
+    return _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(v, v));
+}
+
+TILE void tile_q4_Kx8(const presso_block_q4_Kx8 *p, const uint8_t *xq, size_t xs, int64_t nb, float *y,
+                      int64_t ldy, const int NR) {
+    __m256 acc[4];
+#pragma GCC unroll 4
+    for (int c = 0; c < NR; c++) acc[c] = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < nb; ib++) {
+        __m256i isum[4];
+#pragma GCC unroll 4
+        for (int c = 0; c < NR; c++) isum[c] = _mm256_setzero_si256();
+        for (int j = 0; j < QK_K / 32; j++) {
+            __m256i q[8];
+            unpack_run(p[ib].qs + 128 * j, q);
+            const __m256i sc = scales_pairs(p[ib].scales[j]);
+#pragma GCC unroll 4
+            for (int c = 0; c < NR; c++) {
+                const presso_block_q8_K *a = (const presso_block_q8_K *)(const void *)(xq + (size_t)c * xs) + ib;
+                isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(run_sums16(q, a->qs + 32 * j), sc));
+            }
+        }
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].d));
+        const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].dmin));
+#pragma GCC unroll 4
+        for (int c = 0; c < NR; c++) {
+            const presso_block_q8_K *a = (const presso_block_q8_K *)(const void *)(xq + (size_t)c * xs) + ib;
+            __m256i msum = _mm256_setzero_si256();
+#pragma GCC unroll 4
+            for (int t = 0; t < 4; t++) {
+                const int b0 = a->bsums[4 * t] + a->bsums[4 * t + 1], b1 = a->bsums[4 * t + 2] + a->bsums[4 * t + 3];
+                const __m256i m = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)p[ib].mins[t]));
+                msum = _mm256_add_epi32(msum, _mm256_madd_epi16(m, _mm256_set1_epi32((int)((uint32_t)(uint16_t)b0 |
+                                                                                            (uint32_t)b1 << 16))));
+            }
+            const __m256 dy = _mm256_set1_ps(a->d);
+            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, dy), _mm256_cvtepi32_ps(isum[c]), acc[c]);
+            acc[c] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, dy), _mm256_cvtepi32_ps(msum), acc[c]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < NR; c++) _mm256_storeu_ps(y + c * ldy, acc[c]);
+}
+
+/* Groups of 8 rows outermost within a column tile of up to 4 activation
+ * rows (their blocks stay in L1 while the groups stream past); decode is
+ * the 1-column tile. */
+static void gemm_q4_0x8_avx2(const void *w, const void *xq, size_t xs, const int32_t *xsum, int64_t n, float *y,
+                             int64_t ldy, int64_t rows, int64_t cols) {
+    const int64_t nb = n / PRESSO_QK4_0;
+    for (int64_t c = 0; c < cols; c += 4) {
+        const uint8_t *xc = (const uint8_t *)xq + (size_t)c * xs;
+        const int32_t *sc = xsum + c * nb;
+        for (int64_t g = 0; g < rows / R; g++) {
+            const presso_block_q4_0x8 *p = (const presso_block_q4_0x8 *)w + g * nb;
+            float *yg = y + c * ldy + g * R;
+            switch (cols - c < 4 ? cols - c : 4) {
+            case 1: tile_q4_0x8(p, xc, xs, sc, nb, yg, ldy, 1); break;
+            case 2: tile_q4_0x8(p, xc, xs, sc, nb, yg, ldy, 2); break;
+            case 3: tile_q4_0x8(p, xc, xs, sc, nb, yg, ldy, 3); break;
+            default: tile_q4_0x8(p, xc, xs, sc, nb, yg, ldy, 4); break;
+            }
+        }
+    }
+}
+
+static void gemm_q4_Kx8_avx2(const void *w, const void *xq, size_t xs, const int32_t *xsum, int64_t n, float *y,
+                             int64_t ldy, int64_t rows, int64_t cols) {
+    (void)xsum;
+    const int64_t nb = n / QK_K;
+    for (int64_t c = 0; c < cols; c += 4) {
+        const uint8_t *xc = (const uint8_t *)xq + (size_t)c * xs;
+        for (int64_t g = 0; g < rows / R; g++) {
+            const presso_block_q4_Kx8 *p = (const presso_block_q4_Kx8 *)w + g * nb;
+            float *yg = y + c * ldy + g * R;
+            switch (cols - c < 4 ? cols - c : 4) {
+            case 1: tile_q4_Kx8(p, xc, xs, nb, yg, ldy, 1); break;
+            case 2: tile_q4_Kx8(p, xc, xs, nb, yg, ldy, 2); break;
+            case 3: tile_q4_Kx8(p, xc, xs, nb, yg, ldy, 3); break;
+            default: tile_q4_Kx8(p, xc, xs, nb, yg, ldy, 4); break;
+            }
+        }
+    }
+}
+
+const presso_gemm_packed_fn presso_gemm_packed_avx2_table[PRESSO_TYPE_COUNT] = {
+    [PRESSO_TYPE_Q4_0] = gemm_q4_0x8_avx2,
+    [PRESSO_TYPE_Q4_K] = gemm_q4_Kx8_avx2,
+};

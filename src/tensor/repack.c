@@ -1,0 +1,147 @@
+/* The repacked layouts of repack.h: packing from the file's rows and back.
+ * Plain C, run once per tensor at load. */
+#include "tensor/repack.h"
+
+#include <string.h>
+
+#define R PRESSO_REPACK_ROWS
+#define QK_K PRESSO_QK_K
+
+bool presso_repack_supported(presso_type type, int64_t rows, int64_t cols) {
+    if (rows <= 0 || cols <= 0 || rows % R) return false;
+    switch (type) {
+    case PRESSO_TYPE_Q4_0: return cols % PRESSO_QK4_0 == 0;
+    case PRESSO_TYPE_Q4_K: return cols % QK_K == 0;
+    default: return false;
+    }
+}
+
+size_t presso_repack_group_bytes(presso_type type, int64_t cols) {
+    switch (type) {
+    case PRESSO_TYPE_Q4_0: return (size_t)(cols / PRESSO_QK4_0) * sizeof(presso_block_q4_0x8);
+    case PRESSO_TYPE_Q4_K: return (size_t)(cols / QK_K) * sizeof(presso_block_q4_Kx8);
+    default: return 0;
+    }
+}
+
+/* The low (hi = 0) or high nibble of byte j: Q4_0's qs hold levels j and
+ * j + 16 of a block in byte j; Q4_K's 64-column chunks hold sub-blocks 2c
+ * and 2c + 1 the same way. */
+static uint8_t nibble(const uint8_t *qs, int j, int hi) {
+    return hi ? (uint8_t)(qs[j] >> 4) : (uint8_t)(qs[j] & 0x0F);
+}
+
+/* Writes the 8 steps of 4 levels of one 32-run of the 8 rows: byte
+ * 32k + 4r + i = level(r, 8k + i) | level(r, 8k + 4 + i) << 4. level(r, j)
+ * is at levels[r][j]. */
+static void interleave_run(uint8_t levels[R][32], uint8_t out[4 * 32]) {
+    for (int k = 0; k < 4; k++)
+        for (int r = 0; r < R; r++)
+            for (int i = 0; i < 4; i++)
+                out[32 * k + 4 * r + i] = (uint8_t)(levels[r][8 * k + i] | levels[r][8 * k + 4 + i] << 4);
+}
+
+static void deinterleave_run(const uint8_t in[4 * 32], uint8_t levels[R][32]) {
+    for (int k = 0; k < 4; k++)
+        for (int r = 0; r < R; r++)
+            for (int i = 0; i < 4; i++) {
+                const uint8_t b = in[32 * k + 4 * r + i];
+                levels[r][8 * k + i] = b & 0x0F;
+                levels[r][8 * k + 4 + i] = b >> 4;
+            }
+}
+
+static const void *row_block(const void *src, size_t row_bytes, int64_t row, size_t block_bytes, int64_t ib) {
+    return (const uint8_t *)src + (size_t)row * row_bytes + (size_t)ib * block_bytes;
+}
+
+static void pack_q4_0(const void *src, size_t row_bytes, int64_t rows, int64_t nb, presso_block_q4_0x8 *dst) {
+    for (int64_t g = 0; g < rows / R; g++)
+        for (int64_t ib = 0; ib < nb; ib++) {
+            presso_block_q4_0x8 *o = &dst[g * nb + ib];
+            uint8_t levels[R][32];
+            for (int r = 0; r < R; r++) {
+                const presso_block_q4_0 *b = row_block(src, row_bytes, g * R + r, sizeof *b, ib);
+                o->d[r] = b->d;
+                for (int j = 0; j < 32; j++) levels[r][j] = nibble(b->qs, j % 16, j >= 16);
+            }
+            interleave_run(levels, o->qs);
+        }
+}
+
+static void unpack_q4_0(const presso_block_q4_0x8 *src, int64_t rows, int64_t nb, void *dst, size_t row_bytes) {
+    for (int64_t g = 0; g < rows / R; g++)
+        for (int64_t ib = 0; ib < nb; ib++) {
+            const presso_block_q4_0x8 *p = &src[g * nb + ib];
+            uint8_t levels[R][32];
+            deinterleave_run(p->qs, levels);
+            for (int r = 0; r < R; r++) {
+                presso_block_q4_0 *b = (presso_block_q4_0 *)(void *)((uint8_t *)dst + (size_t)(g * R + r) * row_bytes) + ib;
+                b->d = p->d[r];
+                for (int j = 0; j < 16; j++) b->qs[j] = (uint8_t)(levels[r][j] | levels[r][j + 16] << 4);
+            }
+        }
+}
+
+/* Q4_K's qs: 64-column chunk c (0..3) is 32 bytes, sub-block 2c in the low
+ * nibbles and 2c + 1 in the high ones. */
+static void pack_q4_K(const void *src, size_t row_bytes, int64_t rows, int64_t nb, presso_block_q4_Kx8 *dst) {
+    for (int64_t g = 0; g < rows / R; g++)
+        for (int64_t ib = 0; ib < nb; ib++) {
+            presso_block_q4_Kx8 *o = &dst[g * nb + ib];
+            for (int r = 0; r < R; r++) {
+                const presso_block_q4_K *b = row_block(src, row_bytes, g * R + r, sizeof *b, ib);
+                o->d[r] = b->d;
+                o->dmin[r] = b->dmin;
+                for (int j = 0; j < QK_K / 32; j++) {
+                    uint8_t sc, m;
+                    presso_get_scale_min_k4(j, b->scales, &sc, &m);
+                    o->scales[j][r] = sc;
+                    o->mins[j / 2][2 * r + j % 2] = m;
+                }
+            }
+            for (int j = 0; j < QK_K / 32; j++) {
+                uint8_t levels[R][32];
+                for (int r = 0; r < R; r++) {
+                    const presso_block_q4_K *b = row_block(src, row_bytes, g * R + r, sizeof *b, ib);
+                    for (int l = 0; l < 32; l++) levels[r][l] = nibble(b->qs + 32 * (j / 2), l, j % 2);
+                }
+                interleave_run(levels, o->qs + 128 * j);
+            }
+        }
+}
+
+static void unpack_q4_K(const presso_block_q4_Kx8 *src, int64_t rows, int64_t nb, void *dst, size_t row_bytes) {
+    for (int64_t g = 0; g < rows / R; g++)
+        for (int64_t ib = 0; ib < nb; ib++) {
+            const presso_block_q4_Kx8 *p = &src[g * nb + ib];
+            presso_block_q4_K *b[R];
+            for (int r = 0; r < R; r++) {
+                b[r] = (presso_block_q4_K *)(void *)((uint8_t *)dst + (size_t)(g * R + r) * row_bytes) + ib;
+                b[r]->d = p->d[r];
+                b[r]->dmin = p->dmin[r];
+                memset(b[r]->scales, 0, sizeof b[r]->scales);
+                for (int j = 0; j < QK_K / 32; j++)
+                    presso_set_scale_min_k4(b[r]->scales, j, p->scales[j][r], p->mins[j / 2][2 * r + j % 2]);
+            }
+            for (int j = 0; j < QK_K / 32; j++) {
+                uint8_t levels[R][32];
+                deinterleave_run(p->qs + 128 * j, levels);
+                for (int r = 0; r < R; r++)
+                    for (int l = 0; l < 32; l++) {
+                        uint8_t *q = &b[r]->qs[32 * (j / 2) + l];
+                        *q = j % 2 ? (uint8_t)((*q & 0x0F) | levels[r][l] << 4) : levels[r][l];
+                    }
+            }
+        }
+}
+
+void presso_repack(presso_type type, const void *src, size_t row_bytes, int64_t rows, int64_t cols, void *dst) {
+    if (type == PRESSO_TYPE_Q4_0) pack_q4_0(src, row_bytes, rows, cols / PRESSO_QK4_0, dst);
+    else if (type == PRESSO_TYPE_Q4_K) pack_q4_K(src, row_bytes, rows, cols / QK_K, dst);
+}
+
+void presso_unpack(presso_type type, const void *src, int64_t rows, int64_t cols, void *dst, size_t row_bytes) {
+    if (type == PRESSO_TYPE_Q4_0) unpack_q4_0(src, rows, cols / PRESSO_QK4_0, dst, row_bytes);
+    else if (type == PRESSO_TYPE_Q4_K) unpack_q4_K(src, rows, cols / QK_K, dst, row_bytes);
+}
