@@ -17,7 +17,7 @@
 #include "tensor/repack.h"
 #include "tensor/types.h"
 
-static const presso_type packed_types[] = {PRESSO_TYPE_Q4_0, PRESSO_TYPE_Q4_K};
+static const presso_type packed_types[] = {PRESSO_TYPE_Q4_0, PRESSO_TYPE_Q8_0, PRESSO_TYPE_Q4_K, PRESSO_TYPE_Q6_K};
 
 static void fill(presso_rng *rng, float *x, int64_t n, float scale) {
     for (int64_t i = 0; i < n; i++) x[i] = scale * presso_rng_normal(rng);
@@ -39,14 +39,18 @@ static uint8_t *random_rows(presso_rng *rng, presso_type type, int64_t rows, int
     return q;
 }
 
-/* Every scale 1 (Q4_0: d; Q4_K: d and dmin, sub-block scales and mins
- * left as quantized): each float step of every kernel is then exact. */
+/* Every block scale 1 (d, and Q4_K's dmin; sub-block scales and mins left
+ * as quantized): each float step of every kernel is then exact. */
 static void unit_scales(presso_type type, uint8_t *q, int64_t rows, int64_t cols) {
     const size_t rb = (size_t)presso_row_bytes(type, cols);
     const presso_f16 one = presso_f32_to_f16(1.0f);
     for (int64_t r = 0; r < rows; r++) {
         if (type == PRESSO_TYPE_Q4_0)
             for (int64_t b = 0; b < cols / 32; b++) ((presso_block_q4_0 *)(void *)(q + (size_t)r * rb))[b].d = one;
+        else if (type == PRESSO_TYPE_Q8_0)
+            for (int64_t b = 0; b < cols / 32; b++) ((presso_block_q8_0 *)(void *)(q + (size_t)r * rb))[b].d = one;
+        else if (type == PRESSO_TYPE_Q6_K)
+            for (int64_t b = 0; b < cols / 256; b++) ((presso_block_q6_K *)(void *)(q + (size_t)r * rb))[b].d = one;
         else
             for (int64_t b = 0; b < cols / 256; b++) {
                 presso_block_q4_K *k = (presso_block_q4_K *)(void *)(q + (size_t)r * rb) + b;
@@ -58,11 +62,11 @@ static void unit_scales(presso_type type, uint8_t *q, int64_t rows, int64_t cols
 static void test_round_trip(presso_rng *rng) {
     for (size_t ti = 0; ti < sizeof packed_types / sizeof packed_types[0]; ti++) {
         const presso_type type = packed_types[ti];
-        const int64_t rows = 24, cols = type == PRESSO_TYPE_Q4_K ? 512 : 96;
+        const int64_t rows = 24, cols = presso_type_traits_of(type)->block_size == 256 ? 512 : 96;
         CHECK(presso_repack_supported(type, rows, cols));
         CHECK(!presso_repack_supported(type, rows + 4, cols));
         CHECK(!presso_repack_supported(type, rows, cols + 16));
-        CHECK(!presso_repack_supported(PRESSO_TYPE_Q8_0, rows, cols));
+        CHECK(!presso_repack_supported(PRESSO_TYPE_Q5_0, rows, cols));
         const size_t rb = (size_t)presso_row_bytes(type, cols);
         uint8_t *q = random_rows(rng, type, rows, cols);
         /* every level and scale value occurs: random bytes in the level runs too */
@@ -86,7 +90,8 @@ static void test_kernels(presso_rng *rng) {
         const presso_type type = packed_types[ti];
         const char *name = presso_type_traits_of(type)->name;
         const presso_type act = presso_vec_dot_type(type);
-        const int64_t rows = 32, cols = type == PRESSO_TYPE_Q4_K ? 768 : 160, ncols = 7, nb = cols / 32;
+        const int64_t rows = 32, cols = presso_type_traits_of(type)->block_size == 256 ? 768 : 160, ncols = 7,
+                      nb = cols / 32;
         const size_t rb = (size_t)presso_row_bytes(type, cols), ab = (size_t)presso_row_bytes(act, cols);
         uint8_t *xq = malloc(ab * ncols), *p = malloc((size_t)(rows / 8) * presso_repack_group_bytes(type, cols));
         int32_t *xsum = malloc(sizeof(int32_t) * (size_t)(nb * ncols));

@@ -80,8 +80,9 @@ static inline __m256i scales_pairs(const uint8_t s[R]) {
     return _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(v, v));
 }
 
-TILE void tile_q4_Kx8(const presso_block_q4_Kx8 *p, const uint8_t *xq, size_t xs, int64_t nb, float *y,
-                      int64_t ldy, const int NR) {
+TILE void tile_q4_Kx8(const presso_block_q4_Kx8 *p, const uint8_t *xq, size_t xs, const int32_t *xsum, int64_t nb,
+                      float *y, int64_t ldy, const int NR) {
+    (void)xsum;
     __m256 acc[4];
 #pragma GCC unroll 4
     for (int c = 0; c < NR; c++) acc[c] = _mm256_setzero_ps();
@@ -121,48 +122,145 @@ TILE void tile_q4_Kx8(const presso_block_q4_Kx8 *p, const uint8_t *xq, size_t xs
     for (int c = 0; c < NR; c++) _mm256_storeu_ps(y + c * ldy, acc[c]);
 }
 
+/* Q8_0: signed levels, so each step is vec_dot's sign trick
+ * (maddubs(|w|, sign(y, w))); a pair of products reaches 2 x 127 x 127, so
+ * every step goes to int32 at once. */
+TILE void tile_q8_0x8(const presso_block_q8_0x8 *p, const uint8_t *xq, size_t xs, const int32_t *xsum, int64_t nb,
+                      float *y, int64_t ldy, const int NR) {
+    (void)xsum;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[4];
+#pragma GCC unroll 4
+    for (int c = 0; c < NR; c++) acc[c] = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < nb; ib++) {
+        const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].d));
+        __m256i isum[4];
+#pragma GCC unroll 4
+        for (int c = 0; c < NR; c++) isum[c] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+        for (int s = 0; s < 8; s++) {
+            const __m256i w = load32(p[ib].qs + 32 * s), aw = _mm256_sign_epi8(w, w);
+#pragma GCC unroll 4
+            for (int c = 0; c < NR; c++) {
+                const presso_block_q8_0 *a = (const presso_block_q8_0 *)(const void *)(xq + (size_t)c * xs) + ib;
+                const __m256i sy = _mm256_sign_epi8(bcast4(a->qs + 4 * s), w);
+                isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sy), ones));
+            }
+        }
+#pragma GCC unroll 4
+        for (int c = 0; c < NR; c++) {
+            const presso_block_q8_0 *a = (const presso_block_q8_0 *)(const void *)(xq + (size_t)c * xs) + ib;
+            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(f16(a->d))), _mm256_cvtepi32_ps(isum[c]), acc[c]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < NR; c++) _mm256_storeu_ps(y + c * ldy, acc[c]);
+}
+
+/* [s0, s0, ..., s7, s7] as int16 from 8 signed bytes (Q6_K's scales). */
+static inline __m256i signed_scales_pairs(const int8_t s[R]) {
+    const __m128i v = _mm_loadl_epi64((const __m128i *)(const void *)s);
+    return _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(v, v));
+}
+
+/* Step s's high 2 bits (bits 2 (s % 4) of its qh register), moved to bits
+ * 4..5 of each byte. */
+TILE __m256i q6_high(__m256i h, int t) {
+    const __m256i m = _mm256_set1_epi8(0x30);
+    switch (t) {
+    case 0: return _mm256_and_si256(_mm256_slli_epi16(h, 4), m);
+    case 1: return _mm256_and_si256(_mm256_slli_epi16(h, 2), m);
+    case 2: return _mm256_and_si256(h, m);
+    default: return _mm256_and_si256(_mm256_srli_epi16(h, 2), m);
+    }
+}
+
+/* Q6_K: 6-bit levels u in [0, 63]; two steps' pairs still fit int16 (2 x 2
+ * x 63 x 128 = 32256), so each 16-column chunk is two int16 sums, each
+ * scaled by madd. The -32 offset: 32 x sum over chunks of scale x bsum. */
+TILE void tile_q6_Kx8(const presso_block_q6_Kx8 *p, const uint8_t *xq, size_t xs, const int32_t *xsum, int64_t nb,
+                      float *y, int64_t ldy, const int NR) {
+    (void)xsum;
+    __m256 acc[4];
+#pragma GCC unroll 4
+    for (int c = 0; c < NR; c++) acc[c] = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < nb; ib++) {
+        __m256i isum[4];
+#pragma GCC unroll 4
+        for (int c = 0; c < NR; c++) isum[c] = _mm256_setzero_si256();
+        for (int run = 0; run < QK_K / 32; run++) {
+            __m256i u[8];
+            unpack_run(p[ib].ql + 128 * run, u);
+            const __m256i h0 = load32(p[ib].qh + 64 * run), h1 = load32(p[ib].qh + 64 * run + 32);
+#pragma GCC unroll 8
+            for (int s = 0; s < 8; s++) u[s] = _mm256_or_si256(u[s], q6_high(s < 4 ? h0 : h1, s % 4));
+            const __m256i sc0 = signed_scales_pairs(p[ib].scales[2 * run]);
+            const __m256i sc1 = signed_scales_pairs(p[ib].scales[2 * run + 1]);
+#pragma GCC unroll 4
+            for (int c = 0; c < NR; c++) {
+                const int8_t *q8 = ((const presso_block_q8_K *)(const void *)(xq + (size_t)c * xs) + ib)->qs + 32 * run;
+                __m256i part[4];
+#pragma GCC unroll 4
+                for (int k = 0; k < 4; k++)
+                    part[k] = _mm256_add_epi16(_mm256_maddubs_epi16(u[2 * k], bcast4(q8 + 8 * k)),
+                                               _mm256_maddubs_epi16(u[2 * k + 1], bcast4(q8 + 8 * k + 4)));
+                const __m256i lo = _mm256_add_epi32(_mm256_madd_epi16(part[0], sc0), _mm256_madd_epi16(part[1], sc0));
+                const __m256i hi = _mm256_add_epi32(_mm256_madd_epi16(part[2], sc1), _mm256_madd_epi16(part[3], sc1));
+                isum[c] = _mm256_add_epi32(isum[c], _mm256_add_epi32(lo, hi));
+            }
+        }
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].d));
+#pragma GCC unroll 4
+        for (int c = 0; c < NR; c++) {
+            const presso_block_q8_K *a = (const presso_block_q8_K *)(const void *)(xq + (size_t)c * xs) + ib;
+            __m256i msum = _mm256_setzero_si256();
+#pragma GCC unroll 8
+            for (int t = 0; t < QK_K / 32; t++) {
+                const __m128i s0 = _mm_loadl_epi64((const __m128i *)(const void *)p[ib].scales[2 * t]);
+                const __m128i s1 = _mm_loadl_epi64((const __m128i *)(const void *)p[ib].scales[2 * t + 1]);
+                const __m256i sc = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s0, s1));
+                const uint32_t b = (uint32_t)(uint16_t)a->bsums[2 * t] | (uint32_t)(uint16_t)a->bsums[2 * t + 1] << 16;
+                msum = _mm256_add_epi32(msum, _mm256_madd_epi16(sc, _mm256_set1_epi32((int)b)));
+            }
+            const __m256i total = _mm256_sub_epi32(isum[c], _mm256_slli_epi32(msum, 5));
+            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(a->d)), _mm256_cvtepi32_ps(total), acc[c]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < NR; c++) _mm256_storeu_ps(y + c * ldy, acc[c]);
+}
+
 /* Groups of 8 rows outermost within a column tile of up to 4 activation
  * rows (their blocks stay in L1 while the groups stream past); decode is
  * the 1-column tile. */
-static void gemm_q4_0x8_avx2(const void *w, const void *xq, size_t xs, const int32_t *xsum, int64_t n, float *y,
-                             int64_t ldy, int64_t rows, int64_t cols) {
-    const int64_t nb = n / PRESSO_QK4_0;
-    for (int64_t c = 0; c < cols; c += 4) {
-        const uint8_t *xc = (const uint8_t *)xq + (size_t)c * xs;
-        const int32_t *sc = xsum + c * nb;
-        for (int64_t g = 0; g < rows / R; g++) {
-            const presso_block_q4_0x8 *p = (const presso_block_q4_0x8 *)w + g * nb;
-            float *yg = y + c * ldy + g * R;
-            switch (cols - c < 4 ? cols - c : 4) {
-            case 1: tile_q4_0x8(p, xc, xs, sc, nb, yg, ldy, 1); break;
-            case 2: tile_q4_0x8(p, xc, xs, sc, nb, yg, ldy, 2); break;
-            case 3: tile_q4_0x8(p, xc, xs, sc, nb, yg, ldy, 3); break;
-            default: tile_q4_0x8(p, xc, xs, sc, nb, yg, ldy, 4); break;
-            }
-        }
+#define DEFINE_GEMM_PACKED(suffix, block, QK)                                                                 \
+    static void gemm_##suffix##_avx2(const void *w, const void *xq, size_t xs, const int32_t *xsum, int64_t n,  \
+                                     float *y, int64_t ldy, int64_t rows, int64_t cols) {                       \
+        const int64_t nb = n / (QK);                                                                            \
+        for (int64_t c = 0; c < cols; c += 4) {                                                                 \
+            const uint8_t *xc = (const uint8_t *)xq + (size_t)c * xs;                                           \
+            const int32_t *sc = xsum ? xsum + c * nb : NULL;                                                    \
+            for (int64_t g = 0; g < rows / R; g++) {                                                            \
+                const block *p = (const block *)w + g * nb;                                                     \
+                float *yg = y + c * ldy + g * R;                                                                \
+                switch (cols - c < 4 ? cols - c : 4) {                                                          \
+                case 1: tile_##suffix(p, xc, xs, sc, nb, yg, ldy, 1); break;                                    \
+                case 2: tile_##suffix(p, xc, xs, sc, nb, yg, ldy, 2); break;                                    \
+                case 3: tile_##suffix(p, xc, xs, sc, nb, yg, ldy, 3); break;                                    \
+                default: tile_##suffix(p, xc, xs, sc, nb, yg, ldy, 4); break;                                   \
+                }                                                                                               \
+            }                                                                                                   \
+        }                                                                                                       \
     }
-}
 
-static void gemm_q4_Kx8_avx2(const void *w, const void *xq, size_t xs, const int32_t *xsum, int64_t n, float *y,
-                             int64_t ldy, int64_t rows, int64_t cols) {
-    (void)xsum;
-    const int64_t nb = n / QK_K;
-    for (int64_t c = 0; c < cols; c += 4) {
-        const uint8_t *xc = (const uint8_t *)xq + (size_t)c * xs;
-        for (int64_t g = 0; g < rows / R; g++) {
-            const presso_block_q4_Kx8 *p = (const presso_block_q4_Kx8 *)w + g * nb;
-            float *yg = y + c * ldy + g * R;
-            switch (cols - c < 4 ? cols - c : 4) {
-            case 1: tile_q4_Kx8(p, xc, xs, nb, yg, ldy, 1); break;
-            case 2: tile_q4_Kx8(p, xc, xs, nb, yg, ldy, 2); break;
-            case 3: tile_q4_Kx8(p, xc, xs, nb, yg, ldy, 3); break;
-            default: tile_q4_Kx8(p, xc, xs, nb, yg, ldy, 4); break;
-            }
-        }
-    }
-}
+DEFINE_GEMM_PACKED(q4_0x8, presso_block_q4_0x8, PRESSO_QK4_0)
+DEFINE_GEMM_PACKED(q8_0x8, presso_block_q8_0x8, PRESSO_QK8_0)
+DEFINE_GEMM_PACKED(q4_Kx8, presso_block_q4_Kx8, QK_K)
+DEFINE_GEMM_PACKED(q6_Kx8, presso_block_q6_Kx8, QK_K)
 
 const presso_gemm_packed_fn presso_gemm_packed_avx2_table[PRESSO_TYPE_COUNT] = {
     [PRESSO_TYPE_Q4_0] = gemm_q4_0x8_avx2,
+    [PRESSO_TYPE_Q8_0] = gemm_q8_0x8_avx2,
     [PRESSO_TYPE_Q4_K] = gemm_q4_Kx8_avx2,
+    [PRESSO_TYPE_Q6_K] = gemm_q6_Kx8_avx2,
 };

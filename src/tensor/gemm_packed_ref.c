@@ -83,7 +83,67 @@ static void gemm_q4_Kx8_ref(const void *w, const void *xq, size_t xs, const int3
     }
 }
 
+static void gemm_q8_0x8_ref(const void *w, const void *xq, size_t xs, const int32_t *xsum, int64_t n, float *y,
+                            int64_t ldy, int64_t rows, int64_t cols) {
+    (void)xsum;
+    const int64_t nb = n / PRESSO_QK8_0;
+    for (int64_t g = 0; g < rows / R; g++) {
+        const presso_block_q8_0x8 *p = (const presso_block_q8_0x8 *)w + g * nb;
+        for (int64_t c = 0; c < cols; c++) {
+            const presso_block_q8_0 *a = (const void *)((const uint8_t *)xq + (size_t)c * xs);
+            float acc[R] = {0};
+            for (int64_t ib = 0; ib < nb; ib++) {
+                const float dy = F16(a[ib].d);
+                for (int r = 0; r < R; r++) {
+                    int32_t isum = 0;
+                    for (int j = 0; j < 32; j++) isum += p[ib].qs[32 * (j / 4) + 4 * r + j % 4] * a[ib].qs[j];
+                    acc[r] = fmaf(F16(p[ib].d[r]) * dy, (float)isum, acc[r]);
+                }
+            }
+            for (int r = 0; r < R; r++) y[c * ldy + g * R + r] = acc[r];
+        }
+    }
+}
+
+/* Q6_K: per 16-column chunk c, sum u y times the chunk's scale; the -32
+ * offset of the levels as 32 times the chunk's activation sum (bsums). */
+static void gemm_q6_Kx8_ref(const void *w, const void *xq, size_t xs, const int32_t *xsum, int64_t n, float *y,
+                            int64_t ldy, int64_t rows, int64_t cols) {
+    (void)xsum;
+    const int64_t nb = n / QK_K;
+    for (int64_t g = 0; g < rows / R; g++) {
+        const presso_block_q6_Kx8 *p = (const presso_block_q6_Kx8 *)w + g * nb;
+        for (int64_t c = 0; c < cols; c++) {
+            const presso_block_q8_K *a = (const void *)((const uint8_t *)xq + (size_t)c * xs);
+            float acc[R] = {0};
+            for (int64_t ib = 0; ib < nb; ib++) {
+                int32_t isum[R] = {0}, msum[R] = {0};
+                for (int run = 0; run < QK_K / 32; run++)
+                    for (int half = 0; half < 2; half++) {
+                        const int chunk = 2 * run + half;
+                        for (int r = 0; r < R; r++) {
+                            int32_t sub = 0;
+                            for (int s = 4 * half; s < 4 * half + 4; s++)
+                                for (int i = 0; i < 4; i++) {
+                                    const int hi = (p[ib].qh[64 * run + 32 * (s / 4) + 4 * r + i] >> (2 * (s % 4))) & 3;
+                                    const int u = step_level(p[ib].ql + 128 * run, s, r, i) | hi << 4;
+                                    sub += u * a[ib].qs[32 * run + 4 * s + i];
+                                }
+                            isum[r] += p[ib].scales[chunk][r] * sub;
+                            msum[r] += p[ib].scales[chunk][r] * a[ib].bsums[chunk];
+                        }
+                    }
+                for (int r = 0; r < R; r++)
+                    acc[r] = fmaf(F16(p[ib].d[r]) * a[ib].d, (float)(isum[r] - 32 * msum[r]), acc[r]);
+            }
+            for (int r = 0; r < R; r++) y[c * ldy + g * R + r] = acc[r];
+        }
+    }
+}
+
 const presso_gemm_packed_fn presso_gemm_packed_ref_table[PRESSO_TYPE_COUNT] = {
     [PRESSO_TYPE_Q4_0] = gemm_q4_0x8_ref,
+    [PRESSO_TYPE_Q8_0] = gemm_q8_0x8_ref,
     [PRESSO_TYPE_Q4_K] = gemm_q4_Kx8_ref,
+    [PRESSO_TYPE_Q6_K] = gemm_q6_Kx8_ref,
 };

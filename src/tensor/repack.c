@@ -10,8 +10,10 @@
 bool presso_repack_supported(presso_type type, int64_t rows, int64_t cols) {
     if (rows <= 0 || cols <= 0 || rows % R) return false;
     switch (type) {
-    case PRESSO_TYPE_Q4_0: return cols % PRESSO_QK4_0 == 0;
-    case PRESSO_TYPE_Q4_K: return cols % QK_K == 0;
+    case PRESSO_TYPE_Q4_0:
+    case PRESSO_TYPE_Q8_0: return cols % 32 == 0;
+    case PRESSO_TYPE_Q4_K:
+    case PRESSO_TYPE_Q6_K: return cols % QK_K == 0;
     default: return false;
     }
 }
@@ -20,6 +22,8 @@ size_t presso_repack_group_bytes(presso_type type, int64_t cols) {
     switch (type) {
     case PRESSO_TYPE_Q4_0: return (size_t)(cols / PRESSO_QK4_0) * sizeof(presso_block_q4_0x8);
     case PRESSO_TYPE_Q4_K: return (size_t)(cols / QK_K) * sizeof(presso_block_q4_Kx8);
+    case PRESSO_TYPE_Q8_0: return (size_t)(cols / PRESSO_QK8_0) * sizeof(presso_block_q8_0x8);
+    case PRESSO_TYPE_Q6_K: return (size_t)(cols / QK_K) * sizeof(presso_block_q6_Kx8);
     default: return 0;
     }
 }
@@ -136,12 +140,102 @@ static void unpack_q4_K(const presso_block_q4_Kx8 *src, int64_t rows, int64_t nb
         }
 }
 
+static void pack_q8_0(const void *src, size_t row_bytes, int64_t rows, int64_t nb, presso_block_q8_0x8 *dst) {
+    for (int64_t g = 0; g < rows / R; g++)
+        for (int64_t ib = 0; ib < nb; ib++) {
+            presso_block_q8_0x8 *o = &dst[g * nb + ib];
+            for (int r = 0; r < R; r++) {
+                const presso_block_q8_0 *b = row_block(src, row_bytes, g * R + r, sizeof *b, ib);
+                o->d[r] = b->d;
+                for (int j = 0; j < 32; j++) o->qs[32 * (j / 4) + 4 * r + j % 4] = b->qs[j];
+            }
+        }
+}
+
+static void unpack_q8_0(const presso_block_q8_0x8 *src, int64_t rows, int64_t nb, void *dst, size_t row_bytes) {
+    for (int64_t g = 0; g < rows / R; g++)
+        for (int64_t ib = 0; ib < nb; ib++) {
+            const presso_block_q8_0x8 *p = &src[g * nb + ib];
+            for (int r = 0; r < R; r++) {
+                presso_block_q8_0 *b = (presso_block_q8_0 *)(void *)((uint8_t *)dst + (size_t)(g * R + r) * row_bytes) + ib;
+                b->d = p->d[r];
+                for (int j = 0; j < 32; j++) b->qs[j] = p->qs[32 * (j / 4) + 4 * r + j % 4];
+            }
+        }
+}
+
+/* Q6_K's 6-bit level j (0..255) of a block is split over ql (low 4 bits)
+ * and qh (high 2 bits) as in dequantize_row_q6_K: within each half of 128,
+ * l = j % 32 and quarter q = (j % 128) / 32 give ql byte l + 32 (q % 2)
+ * (high nibble for q >= 2) and qh byte l, bits 2q..2q+1. */
+static void q6_K_place(int j, int *ql_byte, int *ql_shift, int *qh_byte, int *qh_shift) {
+    const int half = j / 128, q = (j % 128) / 32, l = j % 32;
+    *ql_byte = 64 * half + l + 32 * (q % 2);
+    *ql_shift = q >= 2 ? 4 : 0;
+    *qh_byte = 32 * half + l;
+    *qh_shift = 2 * q;
+}
+
+static void pack_q6_K(const void *src, size_t row_bytes, int64_t rows, int64_t nb, presso_block_q6_Kx8 *dst) {
+    for (int64_t g = 0; g < rows / R; g++)
+        for (int64_t ib = 0; ib < nb; ib++) {
+            presso_block_q6_Kx8 *o = &dst[g * nb + ib];
+            memset(o->qh, 0, sizeof o->qh);
+            uint8_t lo[R][QK_K];
+            for (int r = 0; r < R; r++) {
+                const presso_block_q6_K *b = row_block(src, row_bytes, g * R + r, sizeof *b, ib);
+                o->d[r] = b->d;
+                for (int c = 0; c < QK_K / 16; c++) o->scales[c][r] = b->scales[c];
+                for (int j = 0; j < QK_K; j++) {
+                    int qb, qs, hb, hs;
+                    q6_K_place(j, &qb, &qs, &hb, &hs);
+                    lo[r][j] = (b->ql[qb] >> qs) & 0x0F;
+                    const int run = j / 32, s = (j % 32) / 4, i = j % 4;
+                    o->qh[64 * run + 32 * (s / 4) + 4 * r + i] |= (uint8_t)(((b->qh[hb] >> hs) & 3) << (2 * (s % 4)));
+                }
+            }
+            for (int run = 0; run < QK_K / 32; run++) {
+                uint8_t levels[R][32];
+                for (int r = 0; r < R; r++) memcpy(levels[r], lo[r] + 32 * run, 32);
+                interleave_run(levels, o->ql + 128 * run);
+            }
+        }
+}
+
+static void unpack_q6_K(const presso_block_q6_Kx8 *src, int64_t rows, int64_t nb, void *dst, size_t row_bytes) {
+    for (int64_t g = 0; g < rows / R; g++)
+        for (int64_t ib = 0; ib < nb; ib++) {
+            const presso_block_q6_Kx8 *p = &src[g * nb + ib];
+            uint8_t lo[QK_K / 32][R][32];
+            for (int run = 0; run < QK_K / 32; run++) deinterleave_run(p->ql + 128 * run, lo[run]);
+            for (int r = 0; r < R; r++) {
+                presso_block_q6_K *b = (presso_block_q6_K *)(void *)((uint8_t *)dst + (size_t)(g * R + r) * row_bytes) + ib;
+                b->d = p->d[r];
+                for (int c = 0; c < QK_K / 16; c++) b->scales[c] = p->scales[c][r];
+                memset(b->ql, 0, sizeof b->ql);
+                memset(b->qh, 0, sizeof b->qh);
+                for (int j = 0; j < QK_K; j++) {
+                    int qb, qs, hb, hs;
+                    q6_K_place(j, &qb, &qs, &hb, &hs);
+                    const int run = j / 32, s = (j % 32) / 4, i = j % 4;
+                    const int high = (p->qh[64 * run + 32 * (s / 4) + 4 * r + i] >> (2 * (s % 4))) & 3;
+                    b->ql[qb] |= (uint8_t)(lo[run][r][j % 32] << qs);
+                    b->qh[hb] |= (uint8_t)(high << hs);
+                }
+            }
+        }
+}
+
 void presso_repack(presso_type type, const void *src, size_t row_bytes, int64_t rows, int64_t cols, void *dst) {
     if (type == PRESSO_TYPE_Q4_0) pack_q4_0(src, row_bytes, rows, cols / PRESSO_QK4_0, dst);
     else if (type == PRESSO_TYPE_Q4_K) pack_q4_K(src, row_bytes, rows, cols / QK_K, dst);
+    else if (type == PRESSO_TYPE_Q8_0) pack_q8_0(src, row_bytes, rows, cols / PRESSO_QK8_0, dst);
+    else if (type == PRESSO_TYPE_Q6_K) pack_q6_K(src, row_bytes, rows, cols / QK_K, dst);
 }
 
 void presso_unpack(presso_type type, const void *src, int64_t rows, int64_t cols, void *dst, size_t row_bytes) {
     if (type == PRESSO_TYPE_Q4_0) unpack_q4_0(src, rows, cols / PRESSO_QK4_0, dst, row_bytes);
     else if (type == PRESSO_TYPE_Q4_K) unpack_q4_K(src, rows, cols / QK_K, dst, row_bytes);
+    else if (type == PRESSO_TYPE_Q8_0) unpack_q8_0(src, rows, cols / PRESSO_QK8_0, dst, row_bytes);
+    else if (type == PRESSO_TYPE_Q6_K) unpack_q6_K(src, rows, cols / QK_K, dst, row_bytes);
 }

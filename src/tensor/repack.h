@@ -23,7 +23,17 @@
  * scales as scales[j][r] (sub-block j of 32 columns, row r), the mins as
  * mins[j / 2][2 r + j % 2] (the pairs _mm256_madd_epi16 takes against two
  * sub-blocks' activation sums), then 32 runs of 32 bytes: run 4j + k holds
- * sub-block j's levels 8k..8k+7 of the 8 rows in the Q4_0 run's order. */
+ * sub-block j's levels 8k..8k+7 of the 8 rows in the Q4_0 run's order.
+ *
+ * Q8_0 (presso_block_q8_0x8, 272 bytes = 8 x 34): the 8 scales, then 8
+ * steps of 32 bytes: byte 32s + 4r + i is row r's level 4s + i.
+ *
+ * Q6_K (presso_block_q6_Kx8, 1680 bytes = 8 x 210): per super-block the 8
+ * rows' d, the int8 scales as scales[c][r] (16-column chunk c), the low 4
+ * bits of the 6-bit levels u (the weight is d scale (u - 32)) as 8 runs of
+ * 128 bytes in the Q4_0 run's order (run j: columns 32j..32j+31), and their
+ * high 2 bits as 8 runs of 64 bytes: in run j, bits 2t..2t+1 of byte
+ * 32h + 4r + i are those of row r's level 4 (4h + t) + i of the run. */
 #ifndef PRESSO_TENSOR_REPACK_H
 #define PRESSO_TENSOR_REPACK_H
 
@@ -49,11 +59,25 @@ typedef struct {
     uint8_t qs[PRESSO_REPACK_ROWS * PRESSO_QK_K / 2];
 } presso_block_q4_Kx8;
 
+typedef struct {
+    presso_f16 d[PRESSO_REPACK_ROWS];
+    int8_t qs[PRESSO_REPACK_ROWS * PRESSO_QK8_0];
+} presso_block_q8_0x8;
+
+typedef struct {
+    presso_f16 d[PRESSO_REPACK_ROWS];
+    int8_t scales[PRESSO_QK_K / 16][PRESSO_REPACK_ROWS];
+    uint8_t ql[PRESSO_REPACK_ROWS * PRESSO_QK_K / 2];
+    uint8_t qh[PRESSO_REPACK_ROWS * PRESSO_QK_K / 4];
+} presso_block_q6_Kx8;
+
 _Static_assert(sizeof(presso_block_q4_0x8) == 144, "q4_0x8 layout");
+_Static_assert(sizeof(presso_block_q8_0x8) == 272, "q8_0x8 layout");
+_Static_assert(sizeof(presso_block_q6_Kx8) == 1680, "q6_Kx8 layout");
 _Static_assert(sizeof(presso_block_q4_Kx8) == 1184, "q4_Kx8 layout");
 
-/* Whether a rows x cols matrix of TYPE has a repacked layout: Q4_0 and Q4_K,
- * rows a multiple of 8 and cols of the type's block size. */
+/* Whether a rows x cols matrix of TYPE has a repacked layout: Q4_0, Q8_0,
+ * Q4_K and Q6_K, rows a multiple of 8 and cols of the type's block size. */
 bool presso_repack_supported(presso_type type, int64_t rows, int64_t cols);
 
 /* Bytes of the repacked copy of one group of 8 rows of cols columns
