@@ -1,6 +1,6 @@
 /* The repacked layouts and their kernels (tensor/repack.h): pack -> unpack
- * gives the file's bytes back; the AVX2 kernels equal gemm_packed_ref.c bit
- * for bit; both equal the row-major integer dot (vec_dot_q ref) exactly
+ * gives the file's bytes back; the AVX2 and AVX512-VNNI kernels equal
+ * gemm_packed_ref.c bit for bit; both equal the row-major integer dot (vec_dot_q ref) exactly
  * where every float step is exact (unit scales) and within float rounding
  * otherwise; presso_matmul on a repacked tensor gives the same bits for any
  * activation-row count and thread count; a repacked model's perplexity
@@ -85,7 +85,7 @@ static void test_round_trip(presso_rng *rng) {
 /* Kernels: avx2 == ref bit for bit; unit scales: == vec_dot_q ref exactly;
  * real scales: within 2e-6 of sum |terms|. */
 static void test_kernels(presso_rng *rng) {
-    const presso_kernels *ref = presso_kernels_ref(), *avx2 = presso_kernels_avx2();
+    const presso_kernels *ref = presso_kernels_ref(), *avx2 = presso_kernels_avx2(), *avx512 = presso_kernels_avx512();
     for (size_t ti = 0; ti < sizeof packed_types / sizeof packed_types[0]; ti++) {
         const presso_type type = packed_types[ti];
         const char *name = presso_type_traits_of(type)->name;
@@ -97,7 +97,7 @@ static void test_kernels(presso_rng *rng) {
         int32_t *xsum = malloc(sizeof(int32_t) * (size_t)(nb * ncols));
         float *x = malloc(sizeof(float) * (size_t)(cols * ncols)), *y_ref = malloc(sizeof(float) * rows * ncols),
               *y_simd = malloc(sizeof(float) * rows * ncols);
-        int simd_differ = 0, exact_differ = 0;
+        int simd_differ = 0, vnni_differ = 0, exact_differ = 0;
         double worst = 0;
         for (int unit = 0; unit < 2; unit++) {
             uint8_t *q = random_rows(rng, type, rows, cols);
@@ -125,6 +125,15 @@ static void test_kernels(presso_rng *rng) {
                     simd_differ += memcmp(one, y_ref + c * rows, sizeof(float) * rows) != 0;
                 }
             }
+            if (avx512) {
+                avx512->gemm_packed[type](p, xq, ab, xsum, cols, y_simd, rows, rows, ncols);
+                vnni_differ += memcmp(y_ref, y_simd, sizeof(float) * rows * ncols) != 0;
+                for (int64_t c = 0; c < ncols; c++) {
+                    float one[32];
+                    avx512->gemm_packed[type](p, xq + (size_t)c * ab, ab, xsum + c * nb, cols, one, rows, rows, 1);
+                    vnni_differ += memcmp(one, y_ref + c * rows, sizeof(float) * rows) != 0;
+                }
+            }
             for (int64_t c = 0; c < ncols; c++)
                 for (int64_t r = 0; r < rows; r++) {
                     const float want = ref->vec_dot_q[type](q + (size_t)r * rb, xq + (size_t)c * ab, cols);
@@ -143,11 +152,13 @@ static void test_kernels(presso_rng *rng) {
             free(q);
         }
         CHECK_MSG(simd_differ == 0, "%s: avx2 repacked kernel differs from ref in %d calls", name, simd_differ);
+        CHECK_MSG(vnni_differ == 0, "%s: avx512 repacked kernel differs from ref in %d calls", name, vnni_differ);
         CHECK_MSG(exact_differ == 0, "%s: repacked kernel on unit scales differs from vec_dot_q in %d", name,
                   exact_differ);
         CHECK_MSG(worst < 2e-6, "%s: repacked kernel vs vec_dot_q: %g of sum |w x|", name, worst);
-        printf("%-5s repacked kernels: avx2 == ref bit for bit (%s), unit scales == vec_dot_q exactly, "
-               "real scales within %.2g of sum |w x|\n", name, avx2 ? "checked" : "no avx2", worst);
+        printf("%-5s repacked kernels: avx2 == ref bit for bit (%s), avx512 == ref (%s), unit scales == vec_dot_q "
+               "exactly, real scales within %.2g of sum |w x|\n", name, avx2 ? "checked" : "no avx2",
+               avx512 ? "checked" : "no avx512-vnni", worst);
         free(xq), free(p), free(xsum), free(x), free(y_ref), free(y_simd);
     }
 }
@@ -156,7 +167,7 @@ static void test_kernels(presso_rng *rng) {
  * prefill tiles, ragged tiles) and 1-2 threads give the same bits as the
  * kernel on one activation row, in both tiers. */
 static void test_matmul(presso_rng *rng) {
-    const char *tiers[] = {"ref", "avx2"};
+    const char *tiers[] = {"ref", "avx2", "avx512"};
     for (size_t ti = 0; ti < sizeof packed_types / sizeof packed_types[0]; ti++) {
         const presso_type type = packed_types[ti];
         const int64_t rows = 200, cols = 512; /* 200: 3 row blocks of 64 and a ragged 8 */
@@ -173,7 +184,7 @@ static void test_matmul(presso_rng *rng) {
         packed.packed = p;
         int differ = 0;
         double worst = 0;
-        for (int tier = 0; tier < 2; tier++) {
+        for (int tier = 0; tier < 3; tier++) {
             if (presso_kernels_select(tiers[tier]) != PRESSO_OK) continue;
             const int64_t ns[] = {1, 3, 4, 9};
             for (int threads = 1; threads <= 2; threads++)

@@ -8,6 +8,7 @@
 #include "tensor/kernels.h"
 
 const presso_kernels *presso_kernels_avx2_table(void); /* kernels_avx2.c */
+void presso_gemm_packed_avx512_fill(presso_gemm_packed_fn table[PRESSO_TYPE_COUNT]); /* gemm_packed_avx512.c */
 
 static const presso_kernels *active;
 
@@ -29,9 +30,42 @@ const presso_kernels *presso_kernels_avx2(void) {
     return cpu_has_avx2_fma_f16c() ? presso_kernels_avx2_table() : NULL;
 }
 
+/* AVX-512 F/BW/VL + VNNI, and an OS that saves the opmask and ZMM state
+ * (XCR0 bits 5-7). */
+static bool cpu_has_avx512_vnni(void) {
+    unsigned a, b, c, d;
+    if (!cpu_has_avx2_fma_f16c() || __get_cpuid_max(0, NULL) < 7) return false;
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    if ((xcr0_lo & 0xE6u) != 0xE6u) return false;
+    __cpuid_count(7, 0, a, b, c, d);
+    const bool f = b & (1u << 16), bw = b & (1u << 30), vl = b & (1u << 31), vnni = c & (1u << 11);
+    return f && bw && vl && vnni;
+}
+
+/* The AVX2 tier with the repacked Q4_0 / Q8_0 kernels on VNNI
+ * (gemm_packed_avx512.c); built on first use, from presso_kernels_select
+ * (single-threaded, before any kernel runs). */
+const presso_kernels *presso_kernels_avx512(void) {
+    static presso_kernels tier;
+    static presso_gemm_packed_fn packed[PRESSO_TYPE_COUNT];
+    static bool ready;
+    if (!cpu_has_avx512_vnni()) return NULL;
+    if (!ready) {
+        tier = *presso_kernels_avx2_table();
+        memcpy(packed, presso_gemm_packed_avx2_table, sizeof packed);
+        presso_gemm_packed_avx512_fill(packed);
+        tier.name = "avx512";
+        tier.gemm_packed = packed;
+        ready = true;
+    }
+    return &tier;
+}
+
 presso_status presso_kernels_select(const char *name) {
     if (!name || strcmp(name, "auto") == 0) {
-        const presso_kernels *k = presso_kernels_avx2();
+        const presso_kernels *k = presso_kernels_avx512();
+        if (!k) k = presso_kernels_avx2();
         active = k ? k : presso_kernels_ref();
         return PRESSO_OK;
     }
@@ -45,7 +79,13 @@ presso_status presso_kernels_select(const char *name) {
         active = k;
         return PRESSO_OK;
     }
-    return presso_fail(PRESSO_ERR_INVALID_ARG, "unknown kernel tier '%s' (auto, ref, avx2)", name);
+    if (strcmp(name, "avx512") == 0) {
+        const presso_kernels *k = presso_kernels_avx512();
+        if (!k) return presso_fail(PRESSO_ERR_UNSUPPORTED, "this CPU lacks AVX-512 F/BW/VL with VNNI");
+        active = k;
+        return PRESSO_OK;
+    }
+    return presso_fail(PRESSO_ERR_INVALID_ARG, "unknown kernel tier '%s' (auto, ref, avx2, avx512)", name);
 }
 
 const presso_kernels *presso_kernels_active(void) {

@@ -14,6 +14,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "tensor/gemm_packed.h"
 #include "tensor/kernels.h"
 #include "tensor/q_avx2.h"
 #include "tensor/repack.h"
@@ -230,33 +231,10 @@ TILE void tile_q6_Kx8(const presso_block_q6_Kx8 *p, const uint8_t *xq, size_t xs
     for (int c = 0; c < NR; c++) _mm256_storeu_ps(y + c * ldy, acc[c]);
 }
 
-/* Groups of 8 rows outermost within a column tile of up to 4 activation
- * rows (their blocks stay in L1 while the groups stream past); decode is
- * the 1-column tile. */
-#define DEFINE_GEMM_PACKED(suffix, block, QK)                                                                 \
-    static void gemm_##suffix##_avx2(const void *w, const void *xq, size_t xs, const int32_t *xsum, int64_t n,  \
-                                     float *y, int64_t ldy, int64_t rows, int64_t cols) {                       \
-        const int64_t nb = n / (QK);                                                                            \
-        for (int64_t c = 0; c < cols; c += 4) {                                                                 \
-            const uint8_t *xc = (const uint8_t *)xq + (size_t)c * xs;                                           \
-            const int32_t *sc = xsum ? xsum + c * nb : NULL;                                                    \
-            for (int64_t g = 0; g < rows / R; g++) {                                                            \
-                const block *p = (const block *)w + g * nb;                                                     \
-                float *yg = y + c * ldy + g * R;                                                                \
-                switch (cols - c < 4 ? cols - c : 4) {                                                          \
-                case 1: tile_##suffix(p, xc, xs, sc, nb, yg, ldy, 1); break;                                    \
-                case 2: tile_##suffix(p, xc, xs, sc, nb, yg, ldy, 2); break;                                    \
-                case 3: tile_##suffix(p, xc, xs, sc, nb, yg, ldy, 3); break;                                    \
-                default: tile_##suffix(p, xc, xs, sc, nb, yg, ldy, 4); break;                                   \
-                }                                                                                               \
-            }                                                                                                   \
-        }                                                                                                       \
-    }
-
-DEFINE_GEMM_PACKED(q4_0x8, presso_block_q4_0x8, PRESSO_QK4_0)
-DEFINE_GEMM_PACKED(q8_0x8, presso_block_q8_0x8, PRESSO_QK8_0)
-DEFINE_GEMM_PACKED(q4_Kx8, presso_block_q4_Kx8, QK_K)
-DEFINE_GEMM_PACKED(q6_Kx8, presso_block_q6_Kx8, QK_K)
+PRESSO_DEFINE_GEMM_PACKED(gemm_q4_0x8_avx2, q4_0x8, presso_block_q4_0x8, PRESSO_QK4_0)
+PRESSO_DEFINE_GEMM_PACKED(gemm_q8_0x8_avx2, q8_0x8, presso_block_q8_0x8, PRESSO_QK8_0)
+PRESSO_DEFINE_GEMM_PACKED(gemm_q4_Kx8_avx2, q4_Kx8, presso_block_q4_Kx8, QK_K)
+PRESSO_DEFINE_GEMM_PACKED(gemm_q6_Kx8_avx2, q6_Kx8, presso_block_q6_Kx8, QK_K)
 
 const presso_gemm_packed_fn presso_gemm_packed_avx2_table[PRESSO_TYPE_COUNT] = {
     [PRESSO_TYPE_Q4_0] = gemm_q4_0x8_avx2,

@@ -1,6 +1,7 @@
 /* Compute kernels in tiers (as BLIS): kernels_ref.c is the readable oracle,
  * kernels_avx2.c (and later avx512) the fast versions, chosen once at run
- * time from cpuid in dispatch.c — never by #ifdef at a call site. */
+ * time from cpuid in dispatch.c — never by #ifdef at a call site. The
+ * avx512 tier is avx2's table with VNNI kernels where presso has them. */
 #ifndef PRESSO_TENSOR_KERNELS_H
 #define PRESSO_TENSOR_KERNELS_H
 
@@ -80,12 +81,16 @@ void presso_block_sums_q8_0(const void *xq, int64_t nb, int32_t *sums);
 const presso_kernels *presso_kernels_ref(void);
 /* NULL when this CPU lacks AVX2+FMA+F16C. */
 const presso_kernels *presso_kernels_avx2(void);
+/* The AVX2 tier with VNNI kernels where they exist (the repacked Q4_0 and
+ * Q8_0); NULL when this CPU lacks AVX-512 F/BW/VL + VNNI. */
+const presso_kernels *presso_kernels_avx512(void);
 
 /* The kernels every caller uses: the best this CPU supports, unless
  * PRESSO_KERNELS=ref|avx2 in the environment or presso_kernels_select()
  * says otherwise. */
 const presso_kernels *presso_kernels_active(void);
-/* "auto", "ref" or "avx2"; PRESSO_ERR_UNSUPPORTED when the CPU lacks it. */
+/* "auto", "ref", "avx2" or "avx512"; PRESSO_ERR_UNSUPPORTED when the CPU
+ * lacks it. auto takes the best. */
 presso_status presso_kernels_select(const char *name);
 
 #endif
