@@ -191,8 +191,8 @@ TILE void tile_q6_Kx8(const presso_block_q6_Kx8 *p, const uint8_t *xq, size_t xs
         for (int c = 0; c < NR; c++) isum[c] = _mm256_setzero_si256();
         for (int run = 0; run < QK_K / 32; run++) {
             __m256i u[8];
-            unpack_run(p[ib].ql + 128 * run, u);
-            const __m256i h0 = load32(p[ib].qh + 64 * run), h1 = load32(p[ib].qh + 64 * run + 32);
+            unpack_run(p[ib].runs[run].ql, u);
+            const __m256i h0 = load32(p[ib].runs[run].qh), h1 = load32(p[ib].runs[run].qh + 32);
 #pragma GCC unroll 8
             for (int s = 0; s < 8; s++) u[s] = _mm256_or_si256(u[s], q6_high(s < 4 ? h0 : h1, s % 4));
             const __m256i sc0 = signed_scales_pairs(p[ib].scales[2 * run]);

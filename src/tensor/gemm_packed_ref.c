@@ -125,8 +125,8 @@ static void gemm_q6_Kx8_ref(const void *w, const void *xq, size_t xs, const int3
                             int32_t sub = 0;
                             for (int s = 4 * half; s < 4 * half + 4; s++)
                                 for (int i = 0; i < 4; i++) {
-                                    const int hi = (p[ib].qh[64 * run + 32 * (s / 4) + 4 * r + i] >> (2 * (s % 4))) & 3;
-                                    const int u = step_level(p[ib].ql + 128 * run, s, r, i) | hi << 4;
+                                    const int hi = (p[ib].runs[run].qh[32 * (s / 4) + 4 * r + i] >> (2 * (s % 4))) & 3;
+                                    const int u = step_level(p[ib].runs[run].ql, s, r, i) | hi << 4;
                                     sub += u * a[ib].qs[32 * run + 4 * s + i];
                                 }
                             isum[r] += p[ib].scales[chunk][r] * sub;

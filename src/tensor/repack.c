@@ -180,7 +180,7 @@ static void pack_q6_K(const void *src, size_t row_bytes, int64_t rows, int64_t n
     for (int64_t g = 0; g < rows / R; g++)
         for (int64_t ib = 0; ib < nb; ib++) {
             presso_block_q6_Kx8 *o = &dst[g * nb + ib];
-            memset(o->qh, 0, sizeof o->qh);
+            for (int run = 0; run < QK_K / 32; run++) memset(o->runs[run].qh, 0, sizeof o->runs[run].qh);
             uint8_t lo[R][QK_K];
             for (int r = 0; r < R; r++) {
                 const presso_block_q6_K *b = row_block(src, row_bytes, g * R + r, sizeof *b, ib);
@@ -191,13 +191,13 @@ static void pack_q6_K(const void *src, size_t row_bytes, int64_t rows, int64_t n
                     q6_K_place(j, &qb, &qs, &hb, &hs);
                     lo[r][j] = (b->ql[qb] >> qs) & 0x0F;
                     const int run = j / 32, s = (j % 32) / 4, i = j % 4;
-                    o->qh[64 * run + 32 * (s / 4) + 4 * r + i] |= (uint8_t)(((b->qh[hb] >> hs) & 3) << (2 * (s % 4)));
+                    o->runs[run].qh[32 * (s / 4) + 4 * r + i] |= (uint8_t)(((b->qh[hb] >> hs) & 3) << (2 * (s % 4)));
                 }
             }
             for (int run = 0; run < QK_K / 32; run++) {
                 uint8_t levels[R][32];
                 for (int r = 0; r < R; r++) memcpy(levels[r], lo[r] + 32 * run, 32);
-                interleave_run(levels, o->ql + 128 * run);
+                interleave_run(levels, o->runs[run].ql);
             }
         }
 }
@@ -207,7 +207,7 @@ static void unpack_q6_K(const presso_block_q6_Kx8 *src, int64_t rows, int64_t nb
         for (int64_t ib = 0; ib < nb; ib++) {
             const presso_block_q6_Kx8 *p = &src[g * nb + ib];
             uint8_t lo[QK_K / 32][R][32];
-            for (int run = 0; run < QK_K / 32; run++) deinterleave_run(p->ql + 128 * run, lo[run]);
+            for (int run = 0; run < QK_K / 32; run++) deinterleave_run(p->runs[run].ql, lo[run]);
             for (int r = 0; r < R; r++) {
                 presso_block_q6_K *b = (presso_block_q6_K *)(void *)((uint8_t *)dst + (size_t)(g * R + r) * row_bytes) + ib;
                 b->d = p->d[r];
@@ -218,7 +218,7 @@ static void unpack_q6_K(const presso_block_q6_Kx8 *src, int64_t rows, int64_t nb
                     int qb, qs, hb, hs;
                     q6_K_place(j, &qb, &qs, &hb, &hs);
                     const int run = j / 32, s = (j % 32) / 4, i = j % 4;
-                    const int high = (p->qh[64 * run + 32 * (s / 4) + 4 * r + i] >> (2 * (s % 4))) & 3;
+                    const int high = (p->runs[run].qh[32 * (s / 4) + 4 * r + i] >> (2 * (s % 4))) & 3;
                     b->ql[qb] |= (uint8_t)(lo[run][r][j % 32] << qs);
                     b->qh[hb] |= (uint8_t)(high << hs);
                 }
