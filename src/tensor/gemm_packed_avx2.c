@@ -12,6 +12,8 @@
  * float steps per row lane); tests/test_repack.c asserts it. Compiled with
  * -mavx2 -mfma -mf16c; reached only through dispatch.c. */
 #include <immintrin.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "tensor/gemm_packed.h"
@@ -72,6 +74,95 @@ TILE void tile_q4_0x8(const presso_block_q4_0x8 *p, const uint8_t *xq, size_t xs
     }
 #pragma GCC unroll 4
     for (int c = 0; c < NR; c++) _mm256_storeu_ps(y + c * ldy, acc[c]);
+}
+
+/* Step s's fifth bits (bit s of each qh byte), moved to bit 4. */
+TILE __m256i fifth_bit(__m256i h, int s) {
+    const __m256i m = _mm256_set1_epi8(0x10);
+    switch (s) {
+    case 0: return _mm256_and_si256(_mm256_slli_epi16(h, 4), m);
+    case 1: return _mm256_and_si256(_mm256_slli_epi16(h, 3), m);
+    case 2: return _mm256_and_si256(_mm256_slli_epi16(h, 2), m);
+    case 3: return _mm256_and_si256(_mm256_slli_epi16(h, 1), m);
+    case 4: return _mm256_and_si256(h, m);
+    case 5: return _mm256_and_si256(_mm256_srli_epi16(h, 1), m);
+    case 6: return _mm256_and_si256(_mm256_srli_epi16(h, 2), m);
+    default: return _mm256_and_si256(_mm256_srli_epi16(h, 3), m);
+    }
+}
+
+/* Q4_1, Q5_0, Q5_1 (repack.h): nibble runs, optional fifth bits (levels up
+ * to 31: the 8 steps' int16 pairs would reach 2 x 8 x 31 x 128, so two
+ * halves of 4 steps), optional mins against Q8_1's s, optional offset
+ * (Q5_0's 16) against the block sums. Fields at byte offsets of the packed
+ * block (d first); the activation block's levels at a_qs, its s at 2. */
+TILE void tile_q32(const uint8_t *w, size_t bsz, size_t off_m, size_t off_qs, size_t off_qh, const bool has_m,
+                   const bool has_qh, const int offset, const uint8_t *xq, size_t xs, size_t a_bsz, size_t a_qs,
+                   const int32_t *xsum, int64_t nb, float *y, int64_t ldy, const int NR) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[4];
+#pragma GCC unroll 4
+    for (int c = 0; c < NR; c++) acc[c] = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < nb; ib++) {
+        const uint8_t *b = w + (size_t)ib * bsz;
+        __m256i q[8];
+        unpack_run(b + off_qs, q);
+        if (has_qh) {
+            const __m256i h = load32(b + off_qh);
+#pragma GCC unroll 8
+            for (int s = 0; s < 8; s++) q[s] = _mm256_or_si256(q[s], fifth_bit(h, s));
+        }
+        const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)b));
+#pragma GCC unroll 4
+        for (int c = 0; c < NR; c++) {
+            const uint8_t *a = xq + (size_t)c * xs + (size_t)ib * a_bsz;
+            const int8_t *q8 = (const int8_t *)(a + a_qs);
+            __m256i isum;
+            if (has_qh) {
+                __m256i lo = _mm256_maddubs_epi16(q[0], bcast4(q8)), hi = _mm256_maddubs_epi16(q[4], bcast4(q8 + 16));
+#pragma GCC unroll 3
+                for (int s = 1; s < 4; s++) {
+                    lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(q[s], bcast4(q8 + 4 * s)));
+                    hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(q[s + 4], bcast4(q8 + 16 + 4 * s)));
+                }
+                isum = _mm256_add_epi32(_mm256_madd_epi16(lo, ones), _mm256_madd_epi16(hi, ones));
+            } else {
+                isum = _mm256_madd_epi16(run_sums16(q, q8), ones);
+            }
+            if (offset) isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(offset * xsum[c * nb + ib]));
+            presso_f16 dy, sy;
+            memcpy(&dy, a, sizeof dy);
+            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(f16(dy))), _mm256_cvtepi32_ps(isum), acc[c]);
+            if (has_m) {
+                memcpy(&sy, a + 2, sizeof sy);
+                const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(b + off_m)));
+                acc[c] = _mm256_fmadd_ps(m, _mm256_set1_ps(f16(sy)), acc[c]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < NR; c++) _mm256_storeu_ps(y + c * ldy, acc[c]);
+}
+
+#define Q32_ACT8_0 sizeof(presso_block_q8_0), offsetof(presso_block_q8_0, qs)
+#define Q32_ACT8_1 sizeof(presso_block_q8_1), offsetof(presso_block_q8_1, qs)
+
+TILE void tile_q4_1x8(const presso_block_q4_1x8 *p, const uint8_t *xq, size_t xs, const int32_t *xsum, int64_t nb,
+                      float *y, int64_t ldy, const int NR) {
+    tile_q32((const uint8_t *)p, sizeof *p, offsetof(presso_block_q4_1x8, m), offsetof(presso_block_q4_1x8, qs), 0,
+             true, false, 0, xq, xs, Q32_ACT8_1, xsum, nb, y, ldy, NR);
+}
+
+TILE void tile_q5_0x8(const presso_block_q5_0x8 *p, const uint8_t *xq, size_t xs, const int32_t *xsum, int64_t nb,
+                      float *y, int64_t ldy, const int NR) {
+    tile_q32((const uint8_t *)p, sizeof *p, 0, offsetof(presso_block_q5_0x8, qs), offsetof(presso_block_q5_0x8, qh),
+             false, true, 16, xq, xs, Q32_ACT8_0, xsum, nb, y, ldy, NR);
+}
+
+TILE void tile_q5_1x8(const presso_block_q5_1x8 *p, const uint8_t *xq, size_t xs, const int32_t *xsum, int64_t nb,
+                      float *y, int64_t ldy, const int NR) {
+    tile_q32((const uint8_t *)p, sizeof *p, offsetof(presso_block_q5_1x8, m), offsetof(presso_block_q5_1x8, qs),
+             offsetof(presso_block_q5_1x8, qh), true, true, 0, xq, xs, Q32_ACT8_1, xsum, nb, y, ldy, NR);
 }
 
 /* [s0, s0, s1, s1, ..., s7, s7] as int16 from 8 bytes: each row's scale on
@@ -233,12 +324,18 @@ TILE void tile_q6_Kx8(const presso_block_q6_Kx8 *p, const uint8_t *xq, size_t xs
 
 PRESSO_DEFINE_GEMM_PACKED(gemm_q4_0x8_avx2, q4_0x8, presso_block_q4_0x8, PRESSO_QK4_0)
 PRESSO_DEFINE_GEMM_PACKED(gemm_q8_0x8_avx2, q8_0x8, presso_block_q8_0x8, PRESSO_QK8_0)
+PRESSO_DEFINE_GEMM_PACKED(gemm_q4_1x8_avx2, q4_1x8, presso_block_q4_1x8, 32)
+PRESSO_DEFINE_GEMM_PACKED(gemm_q5_0x8_avx2, q5_0x8, presso_block_q5_0x8, 32)
+PRESSO_DEFINE_GEMM_PACKED(gemm_q5_1x8_avx2, q5_1x8, presso_block_q5_1x8, 32)
 PRESSO_DEFINE_GEMM_PACKED(gemm_q4_Kx8_avx2, q4_Kx8, presso_block_q4_Kx8, QK_K)
 PRESSO_DEFINE_GEMM_PACKED(gemm_q6_Kx8_avx2, q6_Kx8, presso_block_q6_Kx8, QK_K)
 
 const presso_gemm_packed_fn presso_gemm_packed_avx2_table[PRESSO_TYPE_COUNT] = {
     [PRESSO_TYPE_Q4_0] = gemm_q4_0x8_avx2,
     [PRESSO_TYPE_Q8_0] = gemm_q8_0x8_avx2,
+    [PRESSO_TYPE_Q4_1] = gemm_q4_1x8_avx2,
+    [PRESSO_TYPE_Q5_0] = gemm_q5_0x8_avx2,
+    [PRESSO_TYPE_Q5_1] = gemm_q5_1x8_avx2,
     [PRESSO_TYPE_Q4_K] = gemm_q4_Kx8_avx2,
     [PRESSO_TYPE_Q6_K] = gemm_q6_Kx8_avx2,
 };

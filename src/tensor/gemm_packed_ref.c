@@ -141,8 +141,74 @@ static void gemm_q6_Kx8_ref(const void *w, const void *xq, size_t xs, const int3
     }
 }
 
+/* Q4_1, Q5_0, Q5_1: isum[r] = sum of levels u x q8 over one block, u the run
+ * nibble or'ed with the fifth bit (qh, NULL for Q4_1) at bit 4. */
+static void q32_sums(const uint8_t *qs, const uint8_t *qh, const int8_t *q8, int32_t isum[R]) {
+    for (int r = 0; r < R; r++) isum[r] = 0;
+    for (int s = 0; s < 8; s++)
+        for (int r = 0; r < R; r++)
+            for (int i = 0; i < 4; i++) {
+                const int high = qh ? ((qh[4 * r + i] >> s) & 1) << 4 : 0;
+                isum[r] += (step_level(qs, s, r, i) | high) * q8[4 * s + i];
+            }
+}
+
+/* Q5_0: d (u - 16), the 16 taken out with the block sums. */
+static void gemm_q5_0x8_ref(const void *w, const void *xq, size_t xs, const int32_t *xsum, int64_t n, float *y,
+                            int64_t ldy, int64_t rows, int64_t cols) {
+    const int64_t nb = n / 32;
+    for (int64_t g = 0; g < rows / R; g++) {
+        const presso_block_q5_0x8 *p = (const presso_block_q5_0x8 *)w + g * nb;
+        for (int64_t c = 0; c < cols; c++) {
+            const presso_block_q8_0 *a = (const void *)((const uint8_t *)xq + (size_t)c * xs);
+            float acc[R] = {0};
+            for (int64_t ib = 0; ib < nb; ib++) {
+                int32_t isum[R];
+                q32_sums(p[ib].qs, p[ib].qh, a[ib].qs, isum);
+                const float dy = F16(a[ib].d);
+                for (int r = 0; r < R; r++)
+                    acc[r] = fmaf(F16(p[ib].d[r]) * dy, (float)(isum[r] - 16 * xsum[c * nb + ib]), acc[r]);
+            }
+            for (int r = 0; r < R; r++) y[c * ldy + g * R + r] = acc[r];
+        }
+    }
+}
+
+/* Q4_1 / Q5_1: d u + m against Q8_1 (s = d_y sum y): the scaled sum, then
+ * m s, as vec_dot adds the mins. */
+#define DEFINE_MIN_REF(name, block, qh_of)                                                                   \
+    static void name(const void *w, const void *xq, size_t xs, const int32_t *xsum, int64_t n, float *y,   \
+                     int64_t ldy, int64_t rows, int64_t cols) {                                            \
+        (void)xsum;                                                                                        \
+        const int64_t nb = n / 32;                                                                         \
+        for (int64_t g = 0; g < rows / R; g++) {                                                           \
+            const block *p = (const block *)w + g * nb;                                                    \
+            for (int64_t c = 0; c < cols; c++) {                                                           \
+                const presso_block_q8_1 *a = (const void *)((const uint8_t *)xq + (size_t)c * xs);         \
+                float acc[R] = {0};                                                                        \
+                for (int64_t ib = 0; ib < nb; ib++) {                                                      \
+                    int32_t isum[R];                                                                       \
+                    q32_sums(p[ib].qs, qh_of(p[ib]), a[ib].qs, isum);                                      \
+                    const float dy = F16(a[ib].d), sy = F16(a[ib].s);                                      \
+                    for (int r = 0; r < R; r++) {                                                          \
+                        acc[r] = fmaf(F16(p[ib].d[r]) * dy, (float)isum[r], acc[r]);                       \
+                        acc[r] = fmaf(F16(p[ib].m[r]), sy, acc[r]);                                        \
+                    }                                                                                      \
+                }                                                                                          \
+                for (int r = 0; r < R; r++) y[c * ldy + g * R + r] = acc[r];                               \
+            }                                                                                              \
+        }                                                                                                  \
+    }
+#define NO_QH(b) ((const uint8_t *)NULL)
+#define QH(b) ((b).qh)
+DEFINE_MIN_REF(gemm_q4_1x8_ref, presso_block_q4_1x8, NO_QH)
+DEFINE_MIN_REF(gemm_q5_1x8_ref, presso_block_q5_1x8, QH)
+
 const presso_gemm_packed_fn presso_gemm_packed_ref_table[PRESSO_TYPE_COUNT] = {
     [PRESSO_TYPE_Q4_0] = gemm_q4_0x8_ref,
+    [PRESSO_TYPE_Q4_1] = gemm_q4_1x8_ref,
+    [PRESSO_TYPE_Q5_0] = gemm_q5_0x8_ref,
+    [PRESSO_TYPE_Q5_1] = gemm_q5_1x8_ref,
     [PRESSO_TYPE_Q8_0] = gemm_q8_0x8_ref,
     [PRESSO_TYPE_Q4_K] = gemm_q4_Kx8_ref,
     [PRESSO_TYPE_Q6_K] = gemm_q6_Kx8_ref,

@@ -2,6 +2,7 @@
  * Plain C, run once per tensor at load. */
 #include "tensor/repack.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #define R PRESSO_REPACK_ROWS
@@ -11,6 +12,9 @@ bool presso_repack_supported(presso_type type, int64_t rows, int64_t cols) {
     if (rows <= 0 || cols <= 0 || rows % R) return false;
     switch (type) {
     case PRESSO_TYPE_Q4_0:
+    case PRESSO_TYPE_Q4_1:
+    case PRESSO_TYPE_Q5_0:
+    case PRESSO_TYPE_Q5_1:
     case PRESSO_TYPE_Q8_0: return cols % 32 == 0;
     case PRESSO_TYPE_Q4_K:
     case PRESSO_TYPE_Q6_K: return cols % QK_K == 0;
@@ -23,6 +27,9 @@ size_t presso_repack_group_bytes(presso_type type, int64_t cols) {
     case PRESSO_TYPE_Q4_0: return (size_t)(cols / PRESSO_QK4_0) * sizeof(presso_block_q4_0x8);
     case PRESSO_TYPE_Q4_K: return (size_t)(cols / QK_K) * sizeof(presso_block_q4_Kx8);
     case PRESSO_TYPE_Q8_0: return (size_t)(cols / PRESSO_QK8_0) * sizeof(presso_block_q8_0x8);
+    case PRESSO_TYPE_Q4_1: return (size_t)(cols / 32) * sizeof(presso_block_q4_1x8);
+    case PRESSO_TYPE_Q5_0: return (size_t)(cols / 32) * sizeof(presso_block_q5_0x8);
+    case PRESSO_TYPE_Q5_1: return (size_t)(cols / 32) * sizeof(presso_block_q5_1x8);
     case PRESSO_TYPE_Q6_K: return (size_t)(cols / QK_K) * sizeof(presso_block_q6_Kx8);
     default: return 0;
     }
@@ -140,6 +147,78 @@ static void unpack_q4_K(const presso_block_q4_Kx8 *src, int64_t rows, int64_t nb
         }
 }
 
+/* Q4_1, Q5_0, Q5_1: the 32-column types with 4-bit runs, optional min and
+ * optional fifth bits. Offsets of each field inside the file's block and
+ * the packed one. */
+typedef struct {
+    size_t block, d, m, qs, qh;            /* file block: size and offsets (m, qh: 0 = none) */
+    size_t packed, pd, pm, pqs, pqh;       /* packed block */
+    bool has_m, has_qh;
+} q32_fields;
+
+static q32_fields q32_layout(presso_type type) {
+    q32_fields f = {0};
+    if (type == PRESSO_TYPE_Q4_1) {
+        f = (q32_fields){sizeof(presso_block_q4_1), offsetof(presso_block_q4_1, d), offsetof(presso_block_q4_1, m),
+                         offsetof(presso_block_q4_1, qs), 0, sizeof(presso_block_q4_1x8),
+                         offsetof(presso_block_q4_1x8, d), offsetof(presso_block_q4_1x8, m),
+                         offsetof(presso_block_q4_1x8, qs), 0, true, false};
+    } else if (type == PRESSO_TYPE_Q5_0) {
+        f = (q32_fields){sizeof(presso_block_q5_0), offsetof(presso_block_q5_0, d), 0, offsetof(presso_block_q5_0, qs),
+                         offsetof(presso_block_q5_0, qh), sizeof(presso_block_q5_0x8),
+                         offsetof(presso_block_q5_0x8, d), 0, offsetof(presso_block_q5_0x8, qs),
+                         offsetof(presso_block_q5_0x8, qh), false, true};
+    } else {
+        f = (q32_fields){sizeof(presso_block_q5_1), offsetof(presso_block_q5_1, d), offsetof(presso_block_q5_1, m),
+                         offsetof(presso_block_q5_1, qs), offsetof(presso_block_q5_1, qh), sizeof(presso_block_q5_1x8),
+                         offsetof(presso_block_q5_1x8, d), offsetof(presso_block_q5_1x8, m),
+                         offsetof(presso_block_q5_1x8, qs), offsetof(presso_block_q5_1x8, qh), true, true};
+    }
+    return f;
+}
+
+static void pack_q32(presso_type type, const void *src, size_t row_bytes, int64_t rows, int64_t nb, uint8_t *dst) {
+    const q32_fields f = q32_layout(type);
+    for (int64_t g = 0; g < rows / R; g++)
+        for (int64_t ib = 0; ib < nb; ib++) {
+            uint8_t *o = dst + (size_t)(g * nb + ib) * f.packed;
+            uint8_t levels[R][32];
+            if (f.has_qh) memset(o + f.pqh, 0, 32);
+            for (int r = 0; r < R; r++) {
+                const uint8_t *b = row_block(src, row_bytes, g * R + r, f.block, ib);
+                memcpy(o + f.pd + 2 * r, b + f.d, 2);
+                if (f.has_m) memcpy(o + f.pm + 2 * r, b + f.m, 2);
+                uint32_t qh = 0;
+                if (f.has_qh) memcpy(&qh, b + f.qh, 4);
+                for (int j = 0; j < 32; j++) {
+                    levels[r][j] = nibble(b + f.qs, j % 16, j >= 16);
+                    if (f.has_qh) o[f.pqh + 4 * r + j % 4] |= (uint8_t)(((qh >> j) & 1) << (j / 4));
+                }
+            }
+            interleave_run(levels, o + f.pqs);
+        }
+}
+
+static void unpack_q32(presso_type type, const uint8_t *src, int64_t rows, int64_t nb, void *dst, size_t row_bytes) {
+    const q32_fields f = q32_layout(type);
+    for (int64_t g = 0; g < rows / R; g++)
+        for (int64_t ib = 0; ib < nb; ib++) {
+            const uint8_t *p = src + (size_t)(g * nb + ib) * f.packed;
+            uint8_t levels[R][32];
+            deinterleave_run(p + f.pqs, levels);
+            for (int r = 0; r < R; r++) {
+                uint8_t *b = (uint8_t *)dst + (size_t)(g * R + r) * row_bytes + (size_t)ib * f.block;
+                memcpy(b + f.d, p + f.pd + 2 * r, 2);
+                if (f.has_m) memcpy(b + f.m, p + f.pm + 2 * r, 2);
+                uint32_t qh = 0;
+                for (int j = 0; j < 16; j++) b[f.qs + j] = (uint8_t)(levels[r][j] | levels[r][j + 16] << 4);
+                if (!f.has_qh) continue;
+                for (int j = 0; j < 32; j++) qh |= (uint32_t)((p[f.pqh + 4 * r + j % 4] >> (j / 4)) & 1) << j;
+                memcpy(b + f.qh, &qh, 4);
+            }
+        }
+}
+
 static void pack_q8_0(const void *src, size_t row_bytes, int64_t rows, int64_t nb, presso_block_q8_0x8 *dst) {
     for (int64_t g = 0; g < rows / R; g++)
         for (int64_t ib = 0; ib < nb; ib++) {
@@ -231,6 +310,7 @@ void presso_repack(presso_type type, const void *src, size_t row_bytes, int64_t 
     else if (type == PRESSO_TYPE_Q4_K) pack_q4_K(src, row_bytes, rows, cols / QK_K, dst);
     else if (type == PRESSO_TYPE_Q8_0) pack_q8_0(src, row_bytes, rows, cols / PRESSO_QK8_0, dst);
     else if (type == PRESSO_TYPE_Q6_K) pack_q6_K(src, row_bytes, rows, cols / QK_K, dst);
+    else pack_q32(type, src, row_bytes, rows, cols / 32, dst);
 }
 
 void presso_unpack(presso_type type, const void *src, int64_t rows, int64_t cols, void *dst, size_t row_bytes) {
@@ -238,4 +318,5 @@ void presso_unpack(presso_type type, const void *src, int64_t rows, int64_t cols
     else if (type == PRESSO_TYPE_Q4_K) unpack_q4_K(src, rows, cols / QK_K, dst, row_bytes);
     else if (type == PRESSO_TYPE_Q8_0) unpack_q8_0(src, rows, cols / PRESSO_QK8_0, dst, row_bytes);
     else if (type == PRESSO_TYPE_Q6_K) unpack_q6_K(src, rows, cols / QK_K, dst, row_bytes);
+    else unpack_q32(type, src, rows, cols / 32, dst, row_bytes);
 }

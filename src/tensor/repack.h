@@ -25,6 +25,11 @@
  * sub-blocks' activation sums), then 32 runs of 32 bytes: run 4j + k holds
  * sub-block j's levels 8k..8k+7 of the 8 rows in the Q4_0 run's order.
  *
+ * Q4_1 (presso_block_q4_1x8, 160 bytes = 8 x 20): the 8 rows' d, their m,
+ * then the Q4_0 runs. Q5_0 (176 = 8 x 22) and Q5_1 (192 = 8 x 24): the same
+ * plus qh, 32 bytes of fifth bits: bit s of byte 4r + i is that of row r's
+ * level 4s + i (the weight is d (u - 16), or d u + m).
+ *
  * Q8_0 (presso_block_q8_0x8, 272 bytes = 8 x 34): the 8 scales, then 8
  * steps of 32 bytes: byte 32s + 4r + i is row r's level 4s + i.
  *
@@ -63,6 +68,25 @@ typedef struct {
 
 typedef struct {
     presso_f16 d[PRESSO_REPACK_ROWS];
+    presso_f16 m[PRESSO_REPACK_ROWS];
+    uint8_t qs[PRESSO_REPACK_ROWS * 32 / 2];
+} presso_block_q4_1x8;
+
+typedef struct {
+    presso_f16 d[PRESSO_REPACK_ROWS];
+    uint8_t qs[PRESSO_REPACK_ROWS * 32 / 2];
+    uint8_t qh[PRESSO_REPACK_ROWS * 32 / 8];
+} presso_block_q5_0x8;
+
+typedef struct {
+    presso_f16 d[PRESSO_REPACK_ROWS];
+    presso_f16 m[PRESSO_REPACK_ROWS];
+    uint8_t qs[PRESSO_REPACK_ROWS * 32 / 2];
+    uint8_t qh[PRESSO_REPACK_ROWS * 32 / 8];
+} presso_block_q5_1x8;
+
+typedef struct {
+    presso_f16 d[PRESSO_REPACK_ROWS];
     int8_t qs[PRESSO_REPACK_ROWS * PRESSO_QK8_0];
 } presso_block_q8_0x8;
 
@@ -77,11 +101,15 @@ typedef struct {
 
 _Static_assert(sizeof(presso_block_q4_0x8) == 144, "q4_0x8 layout");
 _Static_assert(sizeof(presso_block_q8_0x8) == 272, "q8_0x8 layout");
+_Static_assert(sizeof(presso_block_q4_1x8) == 160, "q4_1x8 layout");
+_Static_assert(sizeof(presso_block_q5_0x8) == 176, "q5_0x8 layout");
+_Static_assert(sizeof(presso_block_q5_1x8) == 192, "q5_1x8 layout");
 _Static_assert(sizeof(presso_block_q6_Kx8) == 1680, "q6_Kx8 layout");
 _Static_assert(sizeof(presso_block_q4_Kx8) == 1184, "q4_Kx8 layout");
 
-/* Whether a rows x cols matrix of TYPE has a repacked layout: Q4_0, Q8_0,
- * Q4_K and Q6_K, rows a multiple of 8 and cols of the type's block size. */
+/* Whether a rows x cols matrix of TYPE has a repacked layout: Q4_0, Q4_1,
+ * Q5_0, Q5_1, Q8_0, Q4_K and Q6_K, rows a multiple of 8 and cols of the
+ * type's block size. */
 bool presso_repack_supported(presso_type type, int64_t rows, int64_t cols);
 
 /* Bytes of the repacked copy of one group of 8 rows of cols columns
