@@ -23,34 +23,16 @@
 
 #define R PRESSO_REPACK_ROWS
 #define QK_K PRESSO_QK_K
-#define TILE static inline __attribute__((always_inline))
-
-static inline __m256i bcast4(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, sizeof v);
-    return _mm256_set1_epi32(v);
-}
-
-/* The 8 steps of one 32-run (4 registers of interleaved nibbles), unpacked:
- * q[s] holds step s's 4 levels of each row. */
-TILE void unpack_run(const uint8_t *run, __m256i q[8]) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-#pragma GCC unroll 4
-    for (int k = 0; k < 4; k++) {
-        const __m256i b = load32(run + 32 * k);
-        q[2 * k] = _mm256_and_si256(b, m4);
-        q[2 * k + 1] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
-    }
-}
+#define TILE PRESSO_PACKED_TILE
 
 /* The sums over a run of level x activation (q8: the run's 32 activation
  * bytes) in 16 int16 lanes, row r's in lanes 2r and 2r + 1: one
  * _mm256_madd_epi16 with each row's factor on both lanes of its pair (1 for
  * Q4_0, the sub-block scale for Q4_K) gives the 8 rows' int32 sums. */
 TILE __m256i run_sums16(const __m256i q[8], const int8_t *q8) {
-    __m256i s16 = _mm256_maddubs_epi16(q[0], bcast4(q8));
+    __m256i s16 = _mm256_maddubs_epi16(q[0], presso_bcast4(q8));
 #pragma GCC unroll 8
-    for (int s = 1; s < 8; s++) s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(q[s], bcast4(q8 + 4 * s)));
+    for (int s = 1; s < 8; s++) s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(q[s], presso_bcast4(q8 + 4 * s)));
     return s16;
 }
 
@@ -58,11 +40,10 @@ TILE __m256i run_sums16(const __m256i q[8], const int8_t *q8) {
 TILE void tile_q4_0x8(const presso_block_q4_0x8 *p, const uint8_t *xq, size_t xs, const int32_t *xsum, int64_t nb,
                       float *y, int64_t ldy, const int NR) {
     __m256 acc[4];
-#pragma GCC unroll 4
-    for (int c = 0; c < NR; c++) acc[c] = _mm256_setzero_ps();
+    presso_acc_zero(acc, NR);
     for (int64_t ib = 0; ib < nb; ib++) {
         __m256i q[8];
-        unpack_run(p[ib].qs, q);
+        presso_unpack_run(p[ib].qs, q);
         const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].d));
 #pragma GCC unroll 4
         for (int c = 0; c < NR; c++) {
@@ -72,8 +53,7 @@ TILE void tile_q4_0x8(const presso_block_q4_0x8 *p, const uint8_t *xq, size_t xs
             acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(f16(a->d))), _mm256_cvtepi32_ps(isum), acc[c]);
         }
     }
-#pragma GCC unroll 4
-    for (int c = 0; c < NR; c++) _mm256_storeu_ps(y + c * ldy, acc[c]);
+    presso_acc_store(acc, y, ldy, NR);
 }
 
 /* Step s's fifth bits (bit s of each qh byte), moved to bit 4. */
@@ -101,12 +81,11 @@ TILE void tile_q32(const uint8_t *w, size_t bsz, size_t off_m, size_t off_qs, si
                    const int32_t *xsum, int64_t nb, float *y, int64_t ldy, const int NR) {
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[4];
-#pragma GCC unroll 4
-    for (int c = 0; c < NR; c++) acc[c] = _mm256_setzero_ps();
+    presso_acc_zero(acc, NR);
     for (int64_t ib = 0; ib < nb; ib++) {
         const uint8_t *b = w + (size_t)ib * bsz;
         __m256i q[8];
-        unpack_run(b + off_qs, q);
+        presso_unpack_run(b + off_qs, q);
         if (has_qh) {
             const __m256i h = load32(b + off_qh);
 #pragma GCC unroll 8
@@ -119,11 +98,11 @@ TILE void tile_q32(const uint8_t *w, size_t bsz, size_t off_m, size_t off_qs, si
             const int8_t *q8 = (const int8_t *)(a + a_qs);
             __m256i isum;
             if (has_qh) {
-                __m256i lo = _mm256_maddubs_epi16(q[0], bcast4(q8)), hi = _mm256_maddubs_epi16(q[4], bcast4(q8 + 16));
+                __m256i lo = _mm256_maddubs_epi16(q[0], presso_bcast4(q8)), hi = _mm256_maddubs_epi16(q[4], presso_bcast4(q8 + 16));
 #pragma GCC unroll 3
                 for (int s = 1; s < 4; s++) {
-                    lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(q[s], bcast4(q8 + 4 * s)));
-                    hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(q[s + 4], bcast4(q8 + 16 + 4 * s)));
+                    lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(q[s], presso_bcast4(q8 + 4 * s)));
+                    hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(q[s + 4], presso_bcast4(q8 + 16 + 4 * s)));
                 }
                 isum = _mm256_add_epi32(_mm256_madd_epi16(lo, ones), _mm256_madd_epi16(hi, ones));
             } else {
@@ -140,8 +119,7 @@ TILE void tile_q32(const uint8_t *w, size_t bsz, size_t off_m, size_t off_qs, si
             }
         }
     }
-#pragma GCC unroll 4
-    for (int c = 0; c < NR; c++) _mm256_storeu_ps(y + c * ldy, acc[c]);
+    presso_acc_store(acc, y, ldy, NR);
 }
 
 #define Q32_ACT8_0 sizeof(presso_block_q8_0), offsetof(presso_block_q8_0, qs)
@@ -176,15 +154,14 @@ TILE void tile_q4_Kx8(const presso_block_q4_Kx8 *p, const uint8_t *xq, size_t xs
                       float *y, int64_t ldy, const int NR) {
     (void)xsum;
     __m256 acc[4];
-#pragma GCC unroll 4
-    for (int c = 0; c < NR; c++) acc[c] = _mm256_setzero_ps();
+    presso_acc_zero(acc, NR);
     for (int64_t ib = 0; ib < nb; ib++) {
         __m256i isum[4];
 #pragma GCC unroll 4
         for (int c = 0; c < NR; c++) isum[c] = _mm256_setzero_si256();
         for (int j = 0; j < QK_K / 32; j++) {
             __m256i q[8];
-            unpack_run(p[ib].qs + 128 * j, q);
+            presso_unpack_run(p[ib].qs + 128 * j, q);
             const __m256i sc = scales_pairs(p[ib].scales[j]);
 #pragma GCC unroll 4
             for (int c = 0; c < NR; c++) {
@@ -210,8 +187,7 @@ TILE void tile_q4_Kx8(const presso_block_q4_Kx8 *p, const uint8_t *xq, size_t xs
             acc[c] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, dy), _mm256_cvtepi32_ps(msum), acc[c]);
         }
     }
-#pragma GCC unroll 4
-    for (int c = 0; c < NR; c++) _mm256_storeu_ps(y + c * ldy, acc[c]);
+    presso_acc_store(acc, y, ldy, NR);
 }
 
 /* Q8_0: signed levels, so each step is vec_dot's sign trick
@@ -222,8 +198,7 @@ TILE void tile_q8_0x8(const presso_block_q8_0x8 *p, const uint8_t *xq, size_t xs
     (void)xsum;
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[4];
-#pragma GCC unroll 4
-    for (int c = 0; c < NR; c++) acc[c] = _mm256_setzero_ps();
+    presso_acc_zero(acc, NR);
     for (int64_t ib = 0; ib < nb; ib++) {
         const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].d));
         __m256i isum[4];
@@ -235,7 +210,7 @@ TILE void tile_q8_0x8(const presso_block_q8_0x8 *p, const uint8_t *xq, size_t xs
 #pragma GCC unroll 4
             for (int c = 0; c < NR; c++) {
                 const presso_block_q8_0 *a = (const presso_block_q8_0 *)(const void *)(xq + (size_t)c * xs) + ib;
-                const __m256i sy = _mm256_sign_epi8(bcast4(a->qs + 4 * s), w);
+                const __m256i sy = _mm256_sign_epi8(presso_bcast4(a->qs + 4 * s), w);
                 isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sy), ones));
             }
         }
@@ -245,8 +220,7 @@ TILE void tile_q8_0x8(const presso_block_q8_0x8 *p, const uint8_t *xq, size_t xs
             acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(f16(a->d))), _mm256_cvtepi32_ps(isum[c]), acc[c]);
         }
     }
-#pragma GCC unroll 4
-    for (int c = 0; c < NR; c++) _mm256_storeu_ps(y + c * ldy, acc[c]);
+    presso_acc_store(acc, y, ldy, NR);
 }
 
 /* [s0, s0, ..., s7, s7] as int16 from 8 signed bytes (Q6_K's scales). */
@@ -274,15 +248,14 @@ TILE void tile_q6_Kx8(const presso_block_q6_Kx8 *p, const uint8_t *xq, size_t xs
                       float *y, int64_t ldy, const int NR) {
     (void)xsum;
     __m256 acc[4];
-#pragma GCC unroll 4
-    for (int c = 0; c < NR; c++) acc[c] = _mm256_setzero_ps();
+    presso_acc_zero(acc, NR);
     for (int64_t ib = 0; ib < nb; ib++) {
         __m256i isum[4];
 #pragma GCC unroll 4
         for (int c = 0; c < NR; c++) isum[c] = _mm256_setzero_si256();
         for (int run = 0; run < QK_K / 32; run++) {
             __m256i u[8];
-            unpack_run(p[ib].runs[run].ql, u);
+            presso_unpack_run(p[ib].runs[run].ql, u);
             const __m256i h0 = load32(p[ib].runs[run].qh), h1 = load32(p[ib].runs[run].qh + 32);
 #pragma GCC unroll 8
             for (int s = 0; s < 8; s++) u[s] = _mm256_or_si256(u[s], q6_high(s < 4 ? h0 : h1, s % 4));
@@ -294,8 +267,8 @@ TILE void tile_q6_Kx8(const presso_block_q6_Kx8 *p, const uint8_t *xq, size_t xs
                 __m256i part[4];
 #pragma GCC unroll 4
                 for (int k = 0; k < 4; k++)
-                    part[k] = _mm256_add_epi16(_mm256_maddubs_epi16(u[2 * k], bcast4(q8 + 8 * k)),
-                                               _mm256_maddubs_epi16(u[2 * k + 1], bcast4(q8 + 8 * k + 4)));
+                    part[k] = _mm256_add_epi16(_mm256_maddubs_epi16(u[2 * k], presso_bcast4(q8 + 8 * k)),
+                                               _mm256_maddubs_epi16(u[2 * k + 1], presso_bcast4(q8 + 8 * k + 4)));
                 const __m256i lo = _mm256_add_epi32(_mm256_madd_epi16(part[0], sc0), _mm256_madd_epi16(part[1], sc0));
                 const __m256i hi = _mm256_add_epi32(_mm256_madd_epi16(part[2], sc1), _mm256_madd_epi16(part[3], sc1));
                 isum[c] = _mm256_add_epi32(isum[c], _mm256_add_epi32(lo, hi));
@@ -318,8 +291,7 @@ TILE void tile_q6_Kx8(const presso_block_q6_Kx8 *p, const uint8_t *xq, size_t xs
             acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(a->d)), _mm256_cvtepi32_ps(total), acc[c]);
         }
     }
-#pragma GCC unroll 4
-    for (int c = 0; c < NR; c++) _mm256_storeu_ps(y + c * ldy, acc[c]);
+    presso_acc_store(acc, y, ldy, NR);
 }
 
 PRESSO_DEFINE_GEMM_PACKED(gemm_q4_0x8_avx2, q4_0x8, presso_block_q4_0x8, PRESSO_QK4_0)

@@ -16,48 +16,33 @@
 #include "tensor/repack.h"
 
 #define R PRESSO_REPACK_ROWS
-#define TILE static inline __attribute__((always_inline))
-
-static inline __m256i bcast4(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, sizeof v);
-    return _mm256_set1_epi32(v);
-}
+#define TILE PRESSO_PACKED_TILE
 
 TILE void tile_q4_0x8(const presso_block_q4_0x8 *p, const uint8_t *xq, size_t xs, const int32_t *xsum, int64_t nb,
                       float *y, int64_t ldy, const int NR) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
     __m256 acc[4];
-#pragma GCC unroll 4
-    for (int c = 0; c < NR; c++) acc[c] = _mm256_setzero_ps();
+    presso_acc_zero(acc, NR);
     for (int64_t ib = 0; ib < nb; ib++) {
         __m256i q[8];
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; k++) {
-            const __m256i b = load32(p[ib].qs + 32 * k);
-            q[2 * k] = _mm256_and_si256(b, m4);
-            q[2 * k + 1] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
-        }
+        presso_unpack_run(p[ib].qs, q);
         const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].d));
 #pragma GCC unroll 4
         for (int c = 0; c < NR; c++) {
             const presso_block_q8_0 *a = (const presso_block_q8_0 *)(const void *)(xq + (size_t)c * xs) + ib;
             __m256i dot = _mm256_set1_epi32(-8 * xsum[c * nb + ib]);
 #pragma GCC unroll 8
-            for (int s = 0; s < 8; s++) dot = _mm256_dpbusd_epi32(dot, q[s], bcast4(a->qs + 4 * s));
+            for (int s = 0; s < 8; s++) dot = _mm256_dpbusd_epi32(dot, q[s], presso_bcast4(a->qs + 4 * s));
             acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(f16(a->d))), _mm256_cvtepi32_ps(dot), acc[c]);
         }
     }
-#pragma GCC unroll 4
-    for (int c = 0; c < NR; c++) _mm256_storeu_ps(y + c * ldy, acc[c]);
+    presso_acc_store(acc, y, ldy, NR);
 }
 
 TILE void tile_q8_0x8(const presso_block_q8_0x8 *p, const uint8_t *xq, size_t xs, const int32_t *xsum, int64_t nb,
                       float *y, int64_t ldy, const int NR) {
     (void)xsum;
     __m256 acc[4];
-#pragma GCC unroll 4
-    for (int c = 0; c < NR; c++) acc[c] = _mm256_setzero_ps();
+    presso_acc_zero(acc, NR);
     for (int64_t ib = 0; ib < nb; ib++) {
         const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].d));
         __m256i dot[4];
@@ -69,7 +54,7 @@ TILE void tile_q8_0x8(const presso_block_q8_0x8 *p, const uint8_t *xq, size_t xs
 #pragma GCC unroll 4
             for (int c = 0; c < NR; c++) {
                 const presso_block_q8_0 *a = (const presso_block_q8_0 *)(const void *)(xq + (size_t)c * xs) + ib;
-                dot[c] = _mm256_dpbusd_epi32(dot[c], aw, _mm256_sign_epi8(bcast4(a->qs + 4 * s), w));
+                dot[c] = _mm256_dpbusd_epi32(dot[c], aw, _mm256_sign_epi8(presso_bcast4(a->qs + 4 * s), w));
             }
         }
 #pragma GCC unroll 4
@@ -78,8 +63,7 @@ TILE void tile_q8_0x8(const presso_block_q8_0x8 *p, const uint8_t *xq, size_t xs
             acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(f16(a->d))), _mm256_cvtepi32_ps(dot[c]), acc[c]);
         }
     }
-#pragma GCC unroll 4
-    for (int c = 0; c < NR; c++) _mm256_storeu_ps(y + c * ldy, acc[c]);
+    presso_acc_store(acc, y, ldy, NR);
 }
 
 PRESSO_DEFINE_GEMM_PACKED(gemm_q4_0x8_avx512, q4_0x8, presso_block_q4_0x8, PRESSO_QK4_0)
