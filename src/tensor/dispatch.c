@@ -43,7 +43,7 @@ static bool cpu_has_avx512_vnni(void) {
     return f && bw && vl && vnni;
 }
 
-/* The AVX2 tier with the repacked Q4_0 / Q8_0 kernels on VNNI
+/* The AVX2 tier with the repacked Q4_0 / Q8_0 / Q4_K / Q6_K kernels on VNNI
  * (gemm_packed_avx512.c); built on first use, from presso_kernels_select
  * (single-threaded, before any kernel runs). */
 const presso_kernels *presso_kernels_avx512(void) {

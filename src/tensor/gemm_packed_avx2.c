@@ -174,17 +174,7 @@ TILE void tile_q4_Kx8(const presso_block_q4_Kx8 *p, const uint8_t *xq, size_t xs
 #pragma GCC unroll 4
         for (int c = 0; c < NR; c++) {
             const presso_block_q8_K *a = (const presso_block_q8_K *)(const void *)(xq + (size_t)c * xs) + ib;
-            __m256i msum = _mm256_setzero_si256();
-#pragma GCC unroll 4
-            for (int t = 0; t < 4; t++) {
-                const int b0 = a->bsums[4 * t] + a->bsums[4 * t + 1], b1 = a->bsums[4 * t + 2] + a->bsums[4 * t + 3];
-                const __m256i m = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)p[ib].mins[t]));
-                msum = _mm256_add_epi32(msum, _mm256_madd_epi16(m, _mm256_set1_epi32((int)((uint32_t)(uint16_t)b0 |
-                                                                                            (uint32_t)b1 << 16))));
-            }
-            const __m256 dy = _mm256_set1_ps(a->d);
-            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, dy), _mm256_cvtepi32_ps(isum[c]), acc[c]);
-            acc[c] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, dy), _mm256_cvtepi32_ps(msum), acc[c]);
+            acc[c] = presso_q4_K_finish(&p[ib], a, d, dmin, isum[c], acc[c]);
         }
     }
     presso_acc_store(acc, y, ldy, NR);
@@ -229,18 +219,6 @@ static inline __m256i signed_scales_pairs(const int8_t s[R]) {
     return _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(v, v));
 }
 
-/* Step s's high 2 bits (bits 2 (s % 4) of its qh register), moved to bits
- * 4..5 of each byte. */
-TILE __m256i q6_high(__m256i h, int t) {
-    const __m256i m = _mm256_set1_epi8(0x30);
-    switch (t) {
-    case 0: return _mm256_and_si256(_mm256_slli_epi16(h, 4), m);
-    case 1: return _mm256_and_si256(_mm256_slli_epi16(h, 2), m);
-    case 2: return _mm256_and_si256(h, m);
-    default: return _mm256_and_si256(_mm256_srli_epi16(h, 2), m);
-    }
-}
-
 /* Q6_K: 6-bit levels u in [0, 63]; two steps' pairs still fit int16 (2 x 2
  * x 63 x 128 = 32256), so each 16-column chunk is two int16 sums, each
  * scaled by madd. The -32 offset: 32 x sum over chunks of scale x bsum. */
@@ -258,7 +236,7 @@ TILE void tile_q6_Kx8(const presso_block_q6_Kx8 *p, const uint8_t *xq, size_t xs
             presso_unpack_run(p[ib].runs[run].ql, u);
             const __m256i h0 = load32(p[ib].runs[run].qh), h1 = load32(p[ib].runs[run].qh + 32);
 #pragma GCC unroll 8
-            for (int s = 0; s < 8; s++) u[s] = _mm256_or_si256(u[s], q6_high(s < 4 ? h0 : h1, s % 4));
+            for (int s = 0; s < 8; s++) u[s] = _mm256_or_si256(u[s], presso_q6_high(s < 4 ? h0 : h1, s % 4));
             const __m256i sc0 = signed_scales_pairs(p[ib].scales[2 * run]);
             const __m256i sc1 = signed_scales_pairs(p[ib].scales[2 * run + 1]);
 #pragma GCC unroll 4
@@ -278,17 +256,7 @@ TILE void tile_q6_Kx8(const presso_block_q6_Kx8 *p, const uint8_t *xq, size_t xs
 #pragma GCC unroll 4
         for (int c = 0; c < NR; c++) {
             const presso_block_q8_K *a = (const presso_block_q8_K *)(const void *)(xq + (size_t)c * xs) + ib;
-            __m256i msum = _mm256_setzero_si256();
-#pragma GCC unroll 8
-            for (int t = 0; t < QK_K / 32; t++) {
-                const __m128i s0 = _mm_loadl_epi64((const __m128i *)(const void *)p[ib].scales[2 * t]);
-                const __m128i s1 = _mm_loadl_epi64((const __m128i *)(const void *)p[ib].scales[2 * t + 1]);
-                const __m256i sc = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s0, s1));
-                const uint32_t b = (uint32_t)(uint16_t)a->bsums[2 * t] | (uint32_t)(uint16_t)a->bsums[2 * t + 1] << 16;
-                msum = _mm256_add_epi32(msum, _mm256_madd_epi16(sc, _mm256_set1_epi32((int)b)));
-            }
-            const __m256i total = _mm256_sub_epi32(isum[c], _mm256_slli_epi32(msum, 5));
-            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(a->d)), _mm256_cvtepi32_ps(total), acc[c]);
+            acc[c] = presso_q6_K_finish(&p[ib], a, d, isum[c], acc[c]);
         }
     }
     presso_acc_store(acc, y, ldy, NR);

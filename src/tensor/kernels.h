@@ -81,8 +81,8 @@ void presso_block_sums_q8_0(const void *xq, int64_t nb, int32_t *sums);
 const presso_kernels *presso_kernels_ref(void);
 /* NULL when this CPU lacks AVX2+FMA+F16C. */
 const presso_kernels *presso_kernels_avx2(void);
-/* The AVX2 tier with VNNI kernels where they exist (the repacked Q4_0 and
- * Q8_0); NULL when this CPU lacks AVX-512 F/BW/VL + VNNI. */
+/* The AVX2 tier with VNNI kernels where they exist (the repacked Q4_0,
+ * Q8_0, Q4_K and Q6_K); NULL when this CPU lacks AVX-512 F/BW/VL + VNNI. */
 const presso_kernels *presso_kernels_avx512(void);
 
 /* The kernels every caller uses: the best this CPU supports, unless
