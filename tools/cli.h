@@ -27,6 +27,11 @@ bool cli_float(const char *option, const char *value, double lo, double hi, doub
 /* Reads a whole file (text); NULL + error message on failure. */
 char *cli_read_file(const char *path, size_t *len);
 
+/* Sets OMP_WAIT_POLICY=passive and re-executes presso when other processes
+ * are running and the user set neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT
+ * (cli_wait.c says why); returns when nothing is to be done. */
+void cli_choose_wait_policy(char **argv);
+
 /* Opens a model, naming the file on failure. */
 int cli_open_model(const char *path, const char *tokenizer, presso_model **out);
 /* cli_open_model for the commands that run a model (generate, ppl, eval,
