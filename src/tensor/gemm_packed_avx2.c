@@ -36,26 +36,6 @@ TILE __m256i run_sums16(const __m256i q[8], const int8_t *q8) {
     return s16;
 }
 
-/* One group of 8 rows against NR (1..4) activation rows. */
-TILE void tile_q4_0x8(const presso_block_q4_0x8 *p, const uint8_t *xq, size_t xs, const int32_t *xsum, int64_t nb,
-                      float *y, int64_t ldy, const int NR) {
-    __m256 acc[4];
-    presso_acc_zero(acc, NR);
-    for (int64_t ib = 0; ib < nb; ib++) {
-        __m256i q[8];
-        presso_unpack_run(p[ib].qs, q);
-        const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].d));
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++) {
-            const presso_block_q8_0 *a = (const presso_block_q8_0 *)(const void *)(xq + (size_t)c * xs) + ib;
-            const __m256i dot = _mm256_madd_epi16(run_sums16(q, a->qs), _mm256_set1_epi16(1));
-            const __m256i isum = _mm256_sub_epi32(dot, _mm256_set1_epi32(8 * xsum[c * nb + ib]));
-            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(f16(a->d))), _mm256_cvtepi32_ps(isum), acc[c]);
-        }
-    }
-    presso_acc_store(acc, y, ldy, NR);
-}
-
 /* Step s's fifth bits (bit s of each qh byte), moved to bit 4. */
 TILE __m256i fifth_bit(__m256i h, int s) {
     const __m256i m = _mm256_set1_epi8(0x10);
@@ -150,117 +130,48 @@ static inline __m256i scales_pairs(const uint8_t s[R]) {
     return _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(v, v));
 }
 
-TILE void tile_q4_Kx8(const presso_block_q4_Kx8 *p, const uint8_t *xq, size_t xs, const int32_t *xsum, int64_t nb,
-                      float *y, int64_t ldy, const int NR) {
-    (void)xsum;
-    __m256 acc[4];
-    presso_acc_zero(acc, NR);
-    for (int64_t ib = 0; ib < nb; ib++) {
-        __m256i isum[4];
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++) isum[c] = _mm256_setzero_si256();
-        for (int j = 0; j < QK_K / 32; j++) {
-            __m256i q[8];
-            presso_unpack_run(p[ib].qs + 128 * j, q);
-            const __m256i sc = scales_pairs(p[ib].scales[j]);
-#pragma GCC unroll 4
-            for (int c = 0; c < NR; c++) {
-                const presso_block_q8_K *a = (const presso_block_q8_K *)(const void *)(xq + (size_t)c * xs) + ib;
-                isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(run_sums16(q, a->qs + 32 * j), sc));
-            }
-        }
-        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].d));
-        const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].dmin));
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++) {
-            const presso_block_q8_K *a = (const presso_block_q8_K *)(const void *)(xq + (size_t)c * xs) + ib;
-            acc[c] = presso_q4_K_finish(&p[ib], a, d, dmin, isum[c], acc[c]);
-        }
-    }
-    presso_acc_store(acc, y, ldy, NR);
-}
-
-/* Q8_0: signed levels, so each step is vec_dot's sign trick
- * (maddubs(|w|, sign(y, w))); a pair of products reaches 2 x 127 x 127, so
- * every step goes to int32 at once. */
-TILE void tile_q8_0x8(const presso_block_q8_0x8 *p, const uint8_t *xq, size_t xs, const int32_t *xsum, int64_t nb,
-                      float *y, int64_t ldy, const int NR) {
-    (void)xsum;
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc[4];
-    presso_acc_zero(acc, NR);
-    for (int64_t ib = 0; ib < nb; ib++) {
-        const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].d));
-        __m256i isum[4];
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++) isum[c] = _mm256_setzero_si256();
-#pragma GCC unroll 8
-        for (int s = 0; s < 8; s++) {
-            const __m256i w = load32(p[ib].qs + 32 * s), aw = _mm256_sign_epi8(w, w);
-#pragma GCC unroll 4
-            for (int c = 0; c < NR; c++) {
-                const presso_block_q8_0 *a = (const presso_block_q8_0 *)(const void *)(xq + (size_t)c * xs) + ib;
-                const __m256i sy = _mm256_sign_epi8(presso_bcast4(a->qs + 4 * s), w);
-                isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sy), ones));
-            }
-        }
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++) {
-            const presso_block_q8_0 *a = (const presso_block_q8_0 *)(const void *)(xq + (size_t)c * xs) + ib;
-            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(f16(a->d))), _mm256_cvtepi32_ps(isum[c]), acc[c]);
-        }
-    }
-    presso_acc_store(acc, y, ldy, NR);
-}
-
 /* [s0, s0, ..., s7, s7] as int16 from 8 signed bytes (Q6_K's scales). */
 static inline __m256i signed_scales_pairs(const int8_t s[R]) {
     const __m128i v = _mm_loadl_epi64((const __m128i *)(const void *)s);
     return _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(v, v));
 }
 
+/* Q4_0: the 8 steps summed in int16, one madd to int32 per row. */
+TILE __m256i q4_0_dot(const __m256i q[8], const int8_t *q8, int32_t offset) {
+    return _mm256_sub_epi32(_mm256_madd_epi16(run_sums16(q, q8), _mm256_set1_epi16(1)), _mm256_set1_epi32(offset));
+}
+
+/* Q8_0: signed levels, so each step is vec_dot's sign trick
+ * (maddubs(|w|, sign(y, w))); a pair of products reaches 2 x 127 x 127, so
+ * every step goes to int32 at once. */
+TILE __m256i q8_0_step(__m256i acc, __m256i w, const int8_t *q8) {
+    const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(presso_bcast4(q8), w));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+
+/* Q4_K: the 8 steps summed in int16 (levels <= 15), then madd by each
+ * row's scale on both lanes of its pair. */
+static inline __m256i q4_K_scales(const uint8_t s[R]) { return scales_pairs(s); }
+TILE __m256i q4_K_run(const __m256i q[8], const int8_t *q8, __m256i sc) {
+    return _mm256_madd_epi16(run_sums16(q, q8), sc);
+}
+
 /* Q6_K: 6-bit levels u in [0, 63]; two steps' pairs still fit int16 (2 x 2
  * x 63 x 128 = 32256), so each 16-column chunk is two int16 sums, each
- * scaled by madd. The -32 offset: 32 x sum over chunks of scale x bsum. */
-TILE void tile_q6_Kx8(const presso_block_q6_Kx8 *p, const uint8_t *xq, size_t xs, const int32_t *xsum, int64_t nb,
-                      float *y, int64_t ldy, const int NR) {
-    (void)xsum;
-    __m256 acc[4];
-    presso_acc_zero(acc, NR);
-    for (int64_t ib = 0; ib < nb; ib++) {
-        __m256i isum[4];
+ * scaled by madd. */
+static inline __m256i q6_K_scales(const int8_t s[R]) { return signed_scales_pairs(s); }
+TILE __m256i q6_K_run(const __m256i u[8], const int8_t *q8, __m256i sc0, __m256i sc1) {
+    __m256i part[4];
 #pragma GCC unroll 4
-        for (int c = 0; c < NR; c++) isum[c] = _mm256_setzero_si256();
-        for (int run = 0; run < QK_K / 32; run++) {
-            __m256i u[8];
-            presso_unpack_run(p[ib].runs[run].ql, u);
-            const __m256i h0 = load32(p[ib].runs[run].qh), h1 = load32(p[ib].runs[run].qh + 32);
-#pragma GCC unroll 8
-            for (int s = 0; s < 8; s++) u[s] = _mm256_or_si256(u[s], presso_q6_high(s < 4 ? h0 : h1, s % 4));
-            const __m256i sc0 = signed_scales_pairs(p[ib].scales[2 * run]);
-            const __m256i sc1 = signed_scales_pairs(p[ib].scales[2 * run + 1]);
-#pragma GCC unroll 4
-            for (int c = 0; c < NR; c++) {
-                const int8_t *q8 = ((const presso_block_q8_K *)(const void *)(xq + (size_t)c * xs) + ib)->qs + 32 * run;
-                __m256i part[4];
-#pragma GCC unroll 4
-                for (int k = 0; k < 4; k++)
-                    part[k] = _mm256_add_epi16(_mm256_maddubs_epi16(u[2 * k], presso_bcast4(q8 + 8 * k)),
-                                               _mm256_maddubs_epi16(u[2 * k + 1], presso_bcast4(q8 + 8 * k + 4)));
-                const __m256i lo = _mm256_add_epi32(_mm256_madd_epi16(part[0], sc0), _mm256_madd_epi16(part[1], sc0));
-                const __m256i hi = _mm256_add_epi32(_mm256_madd_epi16(part[2], sc1), _mm256_madd_epi16(part[3], sc1));
-                isum[c] = _mm256_add_epi32(isum[c], _mm256_add_epi32(lo, hi));
-            }
-        }
-        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].d));
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++) {
-            const presso_block_q8_K *a = (const presso_block_q8_K *)(const void *)(xq + (size_t)c * xs) + ib;
-            acc[c] = presso_q6_K_finish(&p[ib], a, d, isum[c], acc[c]);
-        }
-    }
-    presso_acc_store(acc, y, ldy, NR);
+    for (int k = 0; k < 4; k++)
+        part[k] = _mm256_add_epi16(_mm256_maddubs_epi16(u[2 * k], presso_bcast4(q8 + 8 * k)),
+                                   _mm256_maddubs_epi16(u[2 * k + 1], presso_bcast4(q8 + 8 * k + 4)));
+    const __m256i lo = _mm256_add_epi32(_mm256_madd_epi16(part[0], sc0), _mm256_madd_epi16(part[1], sc0));
+    const __m256i hi = _mm256_add_epi32(_mm256_madd_epi16(part[2], sc1), _mm256_madd_epi16(part[3], sc1));
+    return _mm256_add_epi32(lo, hi);
 }
+
+#include "tensor/gemm_packed_tiles.h"
 
 PRESSO_DEFINE_GEMM_PACKED(gemm_q4_0x8_avx2, q4_0x8, presso_block_q4_0x8, PRESSO_QK4_0)
 PRESSO_DEFINE_GEMM_PACKED(gemm_q8_0x8_avx2, q8_0x8, presso_block_q8_0x8, PRESSO_QK8_0)

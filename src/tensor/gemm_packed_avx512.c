@@ -18,131 +18,48 @@
 #define R PRESSO_REPACK_ROWS
 #define TILE PRESSO_PACKED_TILE
 
-TILE void tile_q4_0x8(const presso_block_q4_0x8 *p, const uint8_t *xq, size_t xs, const int32_t *xsum, int64_t nb,
-                      float *y, int64_t ldy, const int NR) {
-    __m256 acc[4];
-    presso_acc_zero(acc, NR);
-    for (int64_t ib = 0; ib < nb; ib++) {
-        __m256i q[8];
-        presso_unpack_run(p[ib].qs, q);
-        const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].d));
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++) {
-            const presso_block_q8_0 *a = (const presso_block_q8_0 *)(const void *)(xq + (size_t)c * xs) + ib;
-            __m256i dot = _mm256_set1_epi32(-8 * xsum[c * nb + ib]);
+/* Q4_0: the 8 steps by dpbusd, starting from -offset. */
+TILE __m256i q4_0_dot(const __m256i q[8], const int8_t *q8, int32_t offset) {
+    __m256i dot = _mm256_set1_epi32(-offset);
 #pragma GCC unroll 8
-            for (int s = 0; s < 8; s++) dot = _mm256_dpbusd_epi32(dot, q[s], presso_bcast4(a->qs + 4 * s));
-            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(f16(a->d))), _mm256_cvtepi32_ps(dot), acc[c]);
-        }
-    }
-    presso_acc_store(acc, y, ldy, NR);
+    for (int s = 0; s < 8; s++) dot = _mm256_dpbusd_epi32(dot, q[s], presso_bcast4(q8 + 4 * s));
+    return dot;
 }
 
-TILE void tile_q8_0x8(const presso_block_q8_0x8 *p, const uint8_t *xq, size_t xs, const int32_t *xsum, int64_t nb,
-                      float *y, int64_t ldy, const int NR) {
-    (void)xsum;
-    __m256 acc[4];
-    presso_acc_zero(acc, NR);
-    for (int64_t ib = 0; ib < nb; ib++) {
-        const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].d));
-        __m256i dot[4];
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++) dot[c] = _mm256_setzero_si256();
-#pragma GCC unroll 8
-        for (int s = 0; s < 8; s++) {
-            const __m256i w = load32(p[ib].qs + 32 * s), aw = _mm256_abs_epi8(w);
-#pragma GCC unroll 4
-            for (int c = 0; c < NR; c++) {
-                const presso_block_q8_0 *a = (const presso_block_q8_0 *)(const void *)(xq + (size_t)c * xs) + ib;
-                dot[c] = _mm256_dpbusd_epi32(dot[c], aw, _mm256_sign_epi8(presso_bcast4(a->qs + 4 * s), w));
-            }
-        }
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++) {
-            const presso_block_q8_0 *a = (const presso_block_q8_0 *)(const void *)(xq + (size_t)c * xs) + ib;
-            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(f16(a->d))), _mm256_cvtepi32_ps(dot[c]), acc[c]);
-        }
-    }
-    presso_acc_store(acc, y, ldy, NR);
+/* Q8_0: |w| unsigned against sign(y, w), by dpbusd. */
+TILE __m256i q8_0_step(__m256i acc, __m256i w, const int8_t *q8) {
+    return _mm256_dpbusd_epi32(acc, _mm256_abs_epi8(w), _mm256_sign_epi8(presso_bcast4(q8), w));
 }
 
 /* Q4_K: a sub-block's 8 steps by dpbusd into int32 per row, times the
- * row's 6-bit scale (vpmulld; the AVX2 tile scales its int16 pairs by
- * madd instead). The same integers, so the same bits. */
-TILE void tile_q4_Kx8(const presso_block_q4_Kx8 *p, const uint8_t *xq, size_t xs, const int32_t *xsum, int64_t nb,
-                      float *y, int64_t ldy, const int NR) {
-    (void)xsum;
-    __m256 acc[4];
-    presso_acc_zero(acc, NR);
-    for (int64_t ib = 0; ib < nb; ib++) {
-        __m256i isum[4];
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++) isum[c] = _mm256_setzero_si256();
-        for (int j = 0; j < PRESSO_QK_K / 32; j++) {
-            __m256i q[8];
-            presso_unpack_run(p[ib].qs + 128 * j, q);
-            const __m256i sc = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p[ib].scales[j]));
-#pragma GCC unroll 4
-            for (int c = 0; c < NR; c++) {
-                const int8_t *q8 = ((const presso_block_q8_K *)(const void *)(xq + (size_t)c * xs) + ib)->qs + 32 * j;
-                __m256i sub = _mm256_setzero_si256();
+ * row's 6-bit scale (vpmulld; the AVX2 tier scales its int16 pairs by madd
+ * instead). The same integers, so the same bits. */
+static inline __m256i q4_K_scales(const uint8_t s[R]) {
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)s));
+}
+TILE __m256i q4_K_run(const __m256i q[8], const int8_t *q8, __m256i sc) {
+    __m256i sub = _mm256_setzero_si256();
 #pragma GCC unroll 8
-                for (int s = 0; s < 8; s++) sub = _mm256_dpbusd_epi32(sub, q[s], presso_bcast4(q8 + 4 * s));
-                isum[c] = _mm256_add_epi32(isum[c], _mm256_mullo_epi32(sub, sc));
-            }
-        }
-        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].d));
-        const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].dmin));
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++)
-            acc[c] = presso_q4_K_finish(&p[ib], (const presso_block_q8_K *)(const void *)(xq + (size_t)c * xs) + ib, d,
-                                        dmin, isum[c], acc[c]);
-    }
-    presso_acc_store(acc, y, ldy, NR);
+    for (int s = 0; s < 8; s++) sub = _mm256_dpbusd_epi32(sub, q[s], presso_bcast4(q8 + 4 * s));
+    return _mm256_mullo_epi32(sub, sc);
 }
 
 /* Q6_K: each 16-column chunk's 4 steps by dpbusd, times the chunk's signed
  * scale per row. */
-TILE void tile_q6_Kx8(const presso_block_q6_Kx8 *p, const uint8_t *xq, size_t xs, const int32_t *xsum, int64_t nb,
-                      float *y, int64_t ldy, const int NR) {
-    (void)xsum;
-    __m256 acc[4];
-    presso_acc_zero(acc, NR);
-    for (int64_t ib = 0; ib < nb; ib++) {
-        __m256i isum[4];
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++) isum[c] = _mm256_setzero_si256();
-        for (int run = 0; run < PRESSO_QK_K / 32; run++) {
-            __m256i u[8];
-            presso_unpack_run(p[ib].runs[run].ql, u);
-            const __m256i h0 = load32(p[ib].runs[run].qh), h1 = load32(p[ib].runs[run].qh + 32);
-#pragma GCC unroll 8
-            for (int s = 0; s < 8; s++) u[s] = _mm256_or_si256(u[s], presso_q6_high(s < 4 ? h0 : h1, s % 4));
-            const __m256i sc0 =
-                _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p[ib].scales[2 * run]));
-            const __m256i sc1 =
-                _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p[ib].scales[2 * run + 1]));
-#pragma GCC unroll 4
-            for (int c = 0; c < NR; c++) {
-                const int8_t *q8 = ((const presso_block_q8_K *)(const void *)(xq + (size_t)c * xs) + ib)->qs + 32 * run;
-                __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
-#pragma GCC unroll 4
-                for (int s = 0; s < 4; s++) {
-                    lo = _mm256_dpbusd_epi32(lo, u[s], presso_bcast4(q8 + 4 * s));
-                    hi = _mm256_dpbusd_epi32(hi, u[s + 4], presso_bcast4(q8 + 16 + 4 * s));
-                }
-                isum[c] = _mm256_add_epi32(isum[c],
-                                           _mm256_add_epi32(_mm256_mullo_epi32(lo, sc0), _mm256_mullo_epi32(hi, sc1)));
-            }
-        }
-        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p[ib].d));
-#pragma GCC unroll 4
-        for (int c = 0; c < NR; c++)
-            acc[c] = presso_q6_K_finish(&p[ib], (const presso_block_q8_K *)(const void *)(xq + (size_t)c * xs) + ib, d,
-                                        isum[c], acc[c]);
-    }
-    presso_acc_store(acc, y, ldy, NR);
+static inline __m256i q6_K_scales(const int8_t s[R]) {
+    return _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)s));
 }
+TILE __m256i q6_K_run(const __m256i u[8], const int8_t *q8, __m256i sc0, __m256i sc1) {
+    __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
+#pragma GCC unroll 4
+    for (int s = 0; s < 4; s++) {
+        lo = _mm256_dpbusd_epi32(lo, u[s], presso_bcast4(q8 + 4 * s));
+        hi = _mm256_dpbusd_epi32(hi, u[s + 4], presso_bcast4(q8 + 16 + 4 * s));
+    }
+    return _mm256_add_epi32(_mm256_mullo_epi32(lo, sc0), _mm256_mullo_epi32(hi, sc1));
+}
+
+#include "tensor/gemm_packed_tiles.h"
 
 PRESSO_DEFINE_GEMM_PACKED(gemm_q4_0x8_avx512, q4_0x8, presso_block_q4_0x8, PRESSO_QK4_0)
 PRESSO_DEFINE_GEMM_PACKED(gemm_q8_0x8_avx512, q8_0x8, presso_block_q8_0x8, PRESSO_QK8_0)
