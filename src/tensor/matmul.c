@@ -78,10 +78,10 @@ static void matmul_quantized_group(const presso_kernels *k, int count, const pre
     const presso_quantize_act_fn quantize = k->quantize_act[act];
     uint8_t *xq = scratch;
     const bool packed = group_packed(k, count, w);
-    /* Repacked Q4_0 takes each activation block's level sum (kernels.h). */
-    int32_t *xsum = packed && act == PRESSO_TYPE_Q8_0
-                        ? (int32_t *)(void *)(xq + ((size_t)n * act_bytes + 3) / 4 * 4)
-                        : NULL;
+    /* Repacked Q4_0 / Q5_0 take each activation block's level sum (kernels.h). */
+    bool sums = false;
+    for (int g = 0; g < count && packed; g++) sums |= presso_repack_needs_block_sums(w[g]->type);
+    int32_t *xsum = sums ? (int32_t *)(void *)(xq + ((size_t)n * act_bytes + 3) / 4 * 4) : NULL;
     const int64_t block_rows = packed ? PRESSO_MATMUL_PACKED_ROW_BLOCK : PRESSO_MATMUL_QROW_BLOCK;
     int64_t work = 0, n_blocks = 0;
     for (int g = 0; g < count; g++) work += n * in * w[g]->ne[1], n_blocks += row_blocks(w[g], block_rows);

@@ -112,6 +112,12 @@ _Static_assert(sizeof(presso_block_q4_Kx8) == 1184, "q4_Kx8 layout");
  * type's block size. */
 bool presso_repack_supported(presso_type type, int64_t rows, int64_t cols);
 
+/* Whether TYPE's repacked kernels read the activation block sums (the
+ * offset of unsigned levels against Q8_0: Q4_0's 8, Q5_0's 16). */
+static inline bool presso_repack_needs_block_sums(presso_type type) {
+    return type == PRESSO_TYPE_Q4_0 || type == PRESSO_TYPE_Q5_0;
+}
+
 /* Bytes of the repacked copy of one group of 8 rows of cols columns
  * (repacked groups follow each other: group g starts at g times this). */
 size_t presso_repack_group_bytes(presso_type type, int64_t cols);
