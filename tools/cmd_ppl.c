@@ -1,15 +1,22 @@
 /* presso ppl MODEL -f TEXT [-c CTX] [--protocol llamacpp|strided] [--stride S]
  *                 [--chunks N] [--prompt-file PROMPT.bin] [--hard-prompt TEXT]
+ *                 [--kl-divergence-base FILE [--kl-divergence]]
  *                 [-t THREADS] [--json]
  * With a prompt (learned or hard) every window keeps CTX text tokens, the
- * prompt's positions come first and are never scored. */
+ * prompt's positions come first and are never scored.
+ * --kl-divergence-base FILE alone saves the model's log-probabilities of
+ * every scored position (llama-perplexity's file, eval/kld.h); with
+ * --kl-divergence the model is compared with the saved base on the file's
+ * own tokens (no -f): KL divergence, paired ln(PPL ratio), top-token agreement. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "core/error.h"
 #include "core/timer.h"
+#include "eval/kld.h"
 #include "eval/perplexity.h"
 
 static void print_progress(void *user, int32_t chunk, int32_t n_chunks, double ppl) {
@@ -19,15 +26,79 @@ static void print_progress(void *user, int32_t chunk, int32_t n_chunks, double p
     fflush(stderr);
 }
 
+/* on_scored for --kl-divergence-base: append the chunk's records. */
+static presso_status save_scored(void *user, int32_t chunk, const float *logits, int32_t n, int32_t vocab,
+                                 const int32_t *targets) {
+    (void)chunk, (void)vocab;
+    return presso_kld_writer_add(user, logits, n, targets);
+}
+
+typedef struct {
+    const presso_kld_base *base;
+    presso_kld_acc acc;
+} kld_compare;
+
+/* on_scored for --kl-divergence: compare each position with the base's record. */
+static presso_status compare_scored(void *user, int32_t chunk, const float *logits, int32_t n, int32_t vocab,
+                                    const int32_t *targets) {
+    kld_compare *k = user;
+    const size_t record_bytes = 2 * (size_t)presso_kld_record_slots(vocab);
+    const uint8_t *rec = k->base->records + (size_t)chunk * (size_t)n * record_bytes;
+    for (int32_t j = 0; j < n; j++)
+        presso_kld_add(&k->acc, logits + (int64_t)j * vocab, vocab, rec + (size_t)j * record_bytes, targets[j]);
+    return PRESSO_OK;
+}
+
+static void print_kld(const presso_kld_summary *s) {
+    printf("====== Perplexity statistics ======\n");
+    printf("Mean PPL(Q)                   : %10.6f ± %10.6f\n", s->ppl, s->ppl_err);
+    printf("Mean PPL(base)                : %10.6f ± %10.6f\n", s->ppl_base, s->ppl_base_err);
+    printf("Mean ln(PPL(Q)/PPL(base))     : %10.6f ± %10.6f\n", s->ln_ratio, s->ln_ratio_err);
+    printf("Mean PPL(Q)-PPL(base)         : %10.6f ± %10.6f\n", s->ppl_diff, s->ppl_diff_err);
+    printf("====== KL divergence statistics ======\n");
+    printf("Mean    KLD: %10.6f ± %10.6f\n", s->kld, s->kld_err);
+    printf("Maximum KLD: %10.6f\n99.9%%   KLD: %10.6f\n99.0%%   KLD: %10.6f\nMedian  KLD: %10.6f\n", s->kld_max,
+           s->kld_p999, s->kld_p99, s->kld_median);
+    printf("====== Token probability statistics ======\n");
+    printf("Mean    Δp: %6.3f ± %5.3f %%\n", 100 * s->p_diff, 100 * s->p_diff_err);
+    printf("RMS Δp    : %6.3f ± %5.3f %%\n", 100 * s->p_diff_rms, 100 * s->p_diff_rms_err);
+    printf("Same top p: %6.3f ± %5.3f %%\n", 100 * s->same_top, 100 * s->same_top_err);
+}
+
+static void add_kld_json(cJSON *o, const presso_kld_summary *s, const char *base_path) {
+    cJSON *k = cJSON_AddObjectToObject(o, "kld");
+    cJSON_AddStringToObject(k, "base", base_path);
+    cJSON_AddNumberToObject(k, "ppl_base", s->ppl_base);
+    cJSON_AddNumberToObject(k, "ppl_base_err", s->ppl_base_err);
+    cJSON_AddNumberToObject(k, "ln_ppl_ratio", s->ln_ratio);
+    cJSON_AddNumberToObject(k, "ln_ppl_ratio_err", s->ln_ratio_err);
+    cJSON_AddNumberToObject(k, "ppl_diff", s->ppl_diff);
+    cJSON_AddNumberToObject(k, "ppl_diff_err", s->ppl_diff_err);
+    cJSON_AddNumberToObject(k, "mean", s->kld);
+    cJSON_AddNumberToObject(k, "mean_err", s->kld_err);
+    cJSON_AddNumberToObject(k, "median", s->kld_median);
+    cJSON_AddNumberToObject(k, "p99", s->kld_p99);
+    cJSON_AddNumberToObject(k, "p999", s->kld_p999);
+    cJSON_AddNumberToObject(k, "max", s->kld_max);
+    cJSON_AddNumberToObject(k, "p_diff_rms", s->p_diff_rms);
+    cJSON_AddNumberToObject(k, "same_top", s->same_top);
+    cJSON_AddNumberToObject(k, "same_top_err", s->same_top_err);
+    cJSON_AddNumberToObject(k, "n_tokens", (double)s->count);
+}
+
 int cmd_ppl(int argc, char **argv) {
     const char *path = NULL, *tokenizer = NULL, *text_path = NULL, *protocol = "llamacpp", *v = NULL;
-    const char *prompt_path = NULL, *hard_prompt = NULL;
+    const char *prompt_path = NULL, *hard_prompt = NULL, *kld_path = NULL;
     int64_t ctx = 0, stride = 0, threads = 2, chunks = 0;
-    bool json = false;
+    bool json = false, kld_compare_mode = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_flag(a, NULL, "--json")) json = true;
-        else if (cli_option(argv, argc, &i, "-z", "--tokenizer", &v)) {
+        else if (cli_flag(a, NULL, "--kl-divergence")) kld_compare_mode = true;
+        else if (cli_option(argv, argc, &i, NULL, "--kl-divergence-base", &v)) {
+            if (!v) return cli_usage_error("--kl-divergence-base needs a file");
+            kld_path = v;
+        } else if (cli_option(argv, argc, &i, "-z", "--tokenizer", &v)) {
             if (!v) return cli_usage_error("-z needs a path");
             tokenizer = v;
         } else if (cli_option(argv, argc, &i, "-f", "--file", &v)) {
@@ -55,17 +126,46 @@ int cmd_ppl(int argc, char **argv) {
         else if (!path) path = a;
         else return cli_usage_error("ppl: unexpected argument '%s'", a);
     }
-    if (!path || !text_path) return cli_usage_error("usage: presso ppl MODEL -f TEXT [-c CTX] [--protocol P]");
     const bool llamacpp = strcmp(protocol, "llamacpp") == 0;
+    if (kld_compare_mode && !kld_path)
+        return cli_usage_error("--kl-divergence compares with a saved base: add --kl-divergence-base FILE");
+    if (kld_path && !llamacpp) return cli_usage_error("--kl-divergence-base goes with --protocol llamacpp");
+    if (kld_compare_mode && text_path)
+        return cli_usage_error("-f is not read with --kl-divergence: the tokens come from %s", kld_path);
+    if (!path || (!text_path && !kld_compare_mode))
+        return cli_usage_error("usage: presso ppl MODEL -f TEXT [-c CTX] [--protocol P]");
     if (llamacpp && stride) return cli_usage_error("--stride goes with --protocol strided");
+    presso_kld_base base = {0};
+    if (kld_compare_mode) {
+        if (presso_kld_base_open(kld_path, &base) != PRESSO_OK) return cli_fail();
+        if (ctx && ctx != base.n_ctx) {
+            const int32_t base_ctx = base.n_ctx;
+            presso_kld_base_close(&base);
+            return cli_usage_error("-c %lld differs from the context %d that %s was computed with", (long long)ctx,
+                                   base_ctx, kld_path);
+        }
+        ctx = base.n_ctx;
+    }
     size_t len = 0;
-    char *text = cli_read_file(text_path, &len);
-    if (!text) return 1;
+    char *text = kld_compare_mode ? calloc(1, 1) : cli_read_file(text_path, &len);
+    if (!text) {
+        presso_kld_base_close(&base);
+        return 1;
+    }
     presso_model *m;
     int rc = cli_open_model_to_run(path, tokenizer, &m);
     if (rc) {
         free(text);
+        presso_kld_base_close(&base);
         return rc;
+    }
+    if (kld_compare_mode && base.n_vocab != m->config.vocab_size) {
+        fprintf(stderr, "presso: error: %s holds a vocabulary of %d, the model %s has %d: not the same tokenizer\n",
+                kld_path, base.n_vocab, path, m->config.vocab_size);
+        free(text);
+        presso_kld_base_close(&base);
+        presso_model_free(m);
+        return 1;
     }
     if (!m->tokenizer) {
         free(text);
@@ -81,7 +181,26 @@ int cmd_ppl(int argc, char **argv) {
     const double t_tok = presso_now_seconds();
     /* llama-perplexity tokenizes the whole text once, with BOS when the vocabulary adds it. */
     const bool add_bos = presso_tokenizer_adds_bos(m->tokenizer);
-    if (presso_tokenizer_encode(m->tokenizer, text, len, add_bos, &ids, &n_ids) != PRESSO_OK) {
+    if (kld_compare_mode) {
+        n_ids = (int64_t)base.n_chunk * base.n_ctx;
+        if (!(ids = malloc(sizeof(int32_t) * (size_t)n_ids))) {
+            free(text);
+            presso_kld_base_close(&base);
+            presso_model_free(m);
+            return cli_usage_error("out of memory for %lld tokens", (long long)n_ids);
+        }
+        for (int64_t i = 0; i < n_ids; i++) {
+            ids[i] = presso_kld_base_token(&base, i);
+            if (ids[i] < 0 || ids[i] >= m->config.vocab_size) {
+                fprintf(stderr, "presso: error: %s: token %lld is %d, outside the vocabulary\n", kld_path, (long long)i,
+                        ids[i]);
+                free(ids), free(text);
+                presso_kld_base_close(&base);
+                presso_model_free(m);
+                return 1;
+            }
+        }
+    } else if (presso_tokenizer_encode(m->tokenizer, text, len, add_bos, &ids, &n_ids) != PRESSO_OK) {
         free(text);
         presso_model_free(m);
         return cli_fail();
@@ -126,9 +245,33 @@ int cmd_ppl(int argc, char **argv) {
     };
     if (!json)
         fprintf(stderr, "presso: %s: %lld tokens (tokenized in %.2f s), protocol %s, ctx %lld, %d prompt positions\n",
-                text_path, (long long)n_ids, tokenize_seconds, protocol, (long long)ctx, n_prefix);
+                kld_compare_mode ? kld_path : text_path, (long long)n_ids, tokenize_seconds, protocol, (long long)ctx, n_prefix);
+    /* the base file: written as the chunks are scored, or read to compare with */
+    presso_kld_writer writer = {0};
+    kld_compare cmp = {.base = &base};
+    presso_status pst = PRESSO_OK;
+    if (kld_path && !kld_compare_mode) {
+        const int64_t n_chunk_max = n_ids / ctx;
+        const int32_t n_chunk = (int32_t)(chunks > 0 && chunks < n_chunk_max ? chunks : n_chunk_max);
+        if (n_chunk < 1)
+            pst = presso_fail(PRESSO_ERR_INVALID_ARG, "%s: %lld tokens make no chunk of %lld", text_path,
+                              (long long)n_ids, (long long)ctx);
+        else pst = presso_kld_writer_open(&writer, kld_path, (int32_t)ctx, m->config.vocab_size, n_chunk, ids);
+        p.on_scored = save_scored;
+        p.scored_user = &writer;
+    } else if (kld_compare_mode) {
+        const int32_t n_chunk = chunks > 0 && chunks < base.n_chunk ? (int32_t)chunks : base.n_chunk;
+        pst = presso_kld_acc_init(&cmp.acc, (int64_t)n_chunk * presso_kld_scored_per_chunk(base.n_ctx));
+        p.on_scored = compare_scored;
+        p.scored_user = &cmp;
+    }
     presso_ppl_result r;
-    const presso_status pst = presso_perplexity(m, ids, n_ids, &p, &r);
+    if (pst == PRESSO_OK) pst = presso_perplexity(m, ids, n_ids, &p, &r);
+    if (writer.path) pst = presso_kld_writer_close(&writer, pst);
+    presso_kld_summary ks = {0};
+    if (kld_compare_mode && pst == PRESSO_OK) presso_kld_summarize(&cmp.acc, &ks);
+    presso_kld_acc_free(&cmp.acc);
+    presso_kld_base_close(&base);
     free(hard_ids);
     if (pst != PRESSO_OK) {
         presso_prompt_free(prompt);
@@ -157,6 +300,8 @@ int cmd_ppl(int argc, char **argv) {
             cJSON_AddStringToObject(o, "prompt_mode", prompt->mode == PRESSO_PROMPT_MODE_PROMPT ? "prompt" : "prefix");
         }
         if (hard_prompt) cJSON_AddStringToObject(o, "hard_prompt", hard_prompt);
+        if (kld_compare_mode) add_kld_json(o, &ks, kld_path);
+        else if (kld_path) cJSON_AddStringToObject(o, "kld_base_written", kld_path);
         cJSON_AddNumberToObject(o, "seconds", r.seconds);
         char *s = cJSON_Print(o);
         printf("%s\n", s);
@@ -165,6 +310,8 @@ int cmd_ppl(int argc, char **argv) {
     } else {
         fprintf(stderr, "\n");
         printf("Final estimate: PPL = %.4f +/- %.5f\n", r.ppl, r.ppl_err);
+        if (kld_compare_mode) print_kld(&ks);
+        else if (kld_path) fprintf(stderr, "presso: base log-probabilities saved to %s\n", kld_path);
         fprintf(stderr, "presso: %d chunks, %lld tokens scored, %.2f s (%.1f tokens/s)\n", r.n_chunks,
                 (long long)r.n_scored, r.seconds, r.seconds > 0 ? (double)r.n_chunks * r.n_ctx / r.seconds : 0.0);
     }

@@ -95,6 +95,8 @@ presso_status presso_perplexity(const presso_model *m, const int32_t *tokens, in
             memcpy(window, tokens + (int64_t)c * n_ctx, sizeof(int32_t) * (size_t)n_ctx);
             if (p->bos_id >= 0) window[0] = p->bos_id;
             st = score_window(s, n_prefix, window, n_ctx, n_ctx / 2, logits, vocab, &acc);
+            if (st == PRESSO_OK && p->on_scored)
+                st = p->on_scored(p->scored_user, c, logits, n_ctx - 1 - n_ctx / 2, vocab, window + n_ctx / 2 + 1);
             if (st == PRESSO_OK && p->progress) {
                 presso_ppl_result running;
                 finish(&acc, &running);

@@ -29,6 +29,12 @@ typedef struct {
      * a prefix, or a hard prompt's tokens. The window keeps n_ctx text
      * tokens; the cache holds prefix + n_ctx. */
     const presso_llama_prefix *prefix;
+    /* llamacpp protocol: called for every chunk with its scored positions'
+     * logits [n][vocab] and their targets (NULL: none; a failure stops the
+     * run). Saves or compares base log-probabilities (eval/kld.h). */
+    presso_status (*on_scored)(void *user, int32_t chunk, const float *logits, int32_t n, int32_t vocab,
+                               const int32_t *targets);
+    void *scored_user;
     /* Called after every chunk with the running estimate (may be NULL). */
     void (*progress)(void *user, int32_t chunk, int32_t n_chunks, double ppl);
     void *user;
