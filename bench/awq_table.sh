@@ -3,9 +3,13 @@
 # method × type → perplexity (tinystories valid.txt and wikitext-2 test,
 # llama.cpp protocol, -c 128; and the held-out half of the generated text
 # that settings may be chosen on), size, bits per weight, quantization time.
-# Rows per type: RTN, GPTQ, GPTQ --act-order, AWQ, AWQ --awq-clip, AWQ+GPTQ;
+# Rows per type: RTN, GPTQ, GPTQ --act-order, AWQ --no-awq-clip, AWQ (clip search on), AWQ+GPTQ;
 # types q8_0 q5_1 q5_0 q4_1 q4_0 and presso's q3_g32 q2_g32 (TYPES=...);
 # W8A8 (rtn, no smoothing) and SmoothQuant W8A8 (α 0.5) against F32.
+# Every row also gets its KL divergence from the F32 model on each text
+# (ppl --kl-divergence against the F32 file's saved log-probabilities):
+# perplexities of two methods on the 17 stories of valid.txt differ by less
+# than their error bars, and the KL divergence compares them token by token.
 #
 # Calibration (bench/ts656k_calib.sh): tinystories/sample.txt followed by the
 # first half of the model's own generated text (bench/make_calib.sh, 512 ×
@@ -37,17 +41,25 @@ rows="$tmp/rows.jsonl"
 : >"$rows"
 cal=(--calib "$calib" --calib-count "$calib_count" --calib-len "$calib_len" --seed 1234)
 
-ppl_json() { # MODEL TEXT CHUNKS
+# The F32 model's log-probabilities of each text's scored tokens (ppl
+# --kl-divergence-base): every row is compared with them token by token.
+base_kld() { # TEXT CHUNKS OUT
   local chunks=()
-  [ "$3" != 0 ] && chunks=(--chunks "$3")
-  "$presso" ppl "$1" -f "$2" -c 128 --protocol llamacpp -t "$threads" "${chunks[@]}" --json 2>/dev/null
+  [ "$2" != 0 ] && chunks=(--chunks "$2")
+  "$presso" ppl "$tmp/f32.gguf" -f "$1" -c 128 --protocol llamacpp -t "$threads" "${chunks[@]}" \
+    --kl-divergence-base "$3" >/dev/null 2>&1
+}
+
+# ppl and KL divergence from F32 on one text (the base file's tokens: the same protocol and chunks)
+ppl_json() { # MODEL BASE
+  "$presso" ppl "$1" --kl-divergence-base "$2" --kl-divergence -t "$threads" --json 2>/dev/null
 }
 
 row() { # METHOD TYPE FILE QUANT_JSON (appends to $rows.$2: one file per type, the types run in parallel)
   local v w h
-  v=$(ppl_json "$3" "$valid" 0)
-  w=$(ppl_json "$3" "$wiki" "$wiki_chunks")
-  h=$(ppl_json "$3" "$heldout" "$heldout_chunks")
+  v=$(ppl_json "$3" "$tmp/valid.kld")
+  w=$(ppl_json "$3" "$tmp/wiki.kld")
+  h=$(ppl_json "$3" "$tmp/heldout.kld")
   python3 - "$1" "$2" "$3" "$4" "$v" "$w" "$h" >>"$rows.$2" <<'PY'
 import json, os, sys
 method, typ, path, q, v, w, h = sys.argv[1:]
@@ -59,7 +71,10 @@ print(json.dumps({"method": method, "type": typ, "bytes": os.path.getsize(path),
                   "alphas": [{k: e["alpha"] for k, e in b.items()} for b in alphas] if alphas else None,
                   "ppl_tinystories": v["ppl"], "ppl_tinystories_err": v["ppl_err"],
                   "ppl_wikitext2": w["ppl"], "ppl_wikitext2_err": w["ppl_err"], "wikitext2_chunks": w["n_chunks"],
-                  "ppl_heldout": h["ppl"], "ppl_heldout_err": h["ppl_err"], "heldout_chunks": h["n_chunks"]}))
+                  "ppl_heldout": h["ppl"], "ppl_heldout_err": h["ppl_err"], "heldout_chunks": h["n_chunks"],
+                  **{f"{k}_{name}": d["kld"][f] for name, d in (("tinystories", v), ("wikitext2", w), ("heldout", h))
+                     for k, f in (("kld", "mean"), ("kld_err", "mean_err"), ("same_top", "same_top"),
+                                  ("ln_ratio", "ln_ppl_ratio"), ("ln_ratio_err", "ln_ppl_ratio_err"))}}))
 PY
   tail -1 "$rows.$2" >&2
 }
@@ -75,6 +90,9 @@ quant() { # NAME TYPE ARGS...
 # One single-threaded job per type, side by side (the files are small: a
 # job is mostly per-call overhead, and the jobs share the cores better).
 "$presso" convert "$model" "$tmp/f32.gguf" --type f32 >/dev/null
+base_kld "$valid" 0 "$tmp/valid.kld"
+base_kld "$wiki" "$wiki_chunks" "$tmp/wiki.kld"
+base_kld "$heldout" "$heldout_chunks" "$tmp/heldout.kld"
 (row f32 f32 "$tmp/f32.gguf" ""
  quant "rtn (no smoothing)" w8a8 --method rtn --type w8a8
  quant smoothquant w8a8 --method smoothquant --alpha 0.5 "${cal[@]}") &
@@ -83,8 +101,8 @@ for t in $types; do
   (quant rtn "$t" --method rtn --type "$t"
    quant gptq "$t" --method gptq --type "$t" "${cal[@]}"
    quant "gptq act-order" "$t" --method gptq --act-order --type "$t" "${cal[@]}"
+   quant "awq no-clip" "$t" --method awq --no-awq-clip --type "$t" "${cal[@]}"
    quant awq "$t" --method awq --type "$t" "${cal[@]}"
-   quant "awq clip" "$t" --method awq --awq-clip --type "$t" "${cal[@]}"
    quant awq+gptq "$t" --method awq+gptq --type "$t" "${cal[@]}") &
 done
 wait
@@ -118,15 +136,37 @@ with open(base + ".md", "w") as f:
                 f"{r['ppl_wikitext2']:.3f} ± {r['ppl_wikitext2_err']:.3f} | {r['ppl_wikitext2'] - f32['ppl_wikitext2']:+.3f} | "
                 f"{r['ppl_heldout']:.4f} | {r['quant_seconds']:.2f} |\n")
     f.write("\nBeats RTN (lower perplexity than the same type's RTN row), tinystories valid / wikitext-2 / held-out:\n\n")
-    f.write("| type | " + " | ".join(m for m in ("gptq", "gptq act-order", "awq", "awq clip", "awq+gptq")) + " |\n")
+    f.write("| type | " + " | ".join(m for m in ("gptq", "gptq act-order", "awq no-clip", "awq", "awq+gptq")) + " |\n")
     f.write("|---|" + "---|" * 5 + "\n")
     for t in dict.fromkeys(r["type"] for r in rows if r["method"] == "rtn" and r["type"] != "w8a8"):
         rtn = next(r for r in rows if r["type"] == t and r["method"] == "rtn")
         cells = []
-        for m in ("gptq", "gptq act-order", "awq", "awq clip", "awq+gptq"):
+        for m in ("gptq", "gptq act-order", "awq no-clip", "awq", "awq+gptq"):
             r = next((r for r in rows if r["type"] == t and r["method"] == m), None)
             cells.append("—" if not r else " / ".join("yes" if r[k] < rtn[k] else "**no**"
                                                       for k in ("ppl_tinystories", "ppl_wikitext2", "ppl_heldout")))
+        f.write(f"| {t} | " + " | ".join(cells) + " |\n")
+    f.write("\nKL divergence from F32 (ppl --kl-divergence, llama-perplexity's measure: mean over the scored "
+            "tokens of KL(P_f32 ‖ P_quantized), ± its standard error; same top: % of tokens whose most likely "
+            "next token is F32's):\n\n")
+    f.write("| method | type | KLD tinystories valid | same top | KLD wikitext-2 | same top | KLD held-out gen. | same top |\n")
+    f.write("|---|---|---:|---:|---:|---:|---:|---:|\n")
+    for r in rows:
+        if r["method"] == "f32": continue
+        f.write(f"| {r['method']} | {r['type']} | " + " | ".join(
+            f"{r['kld_' + k]:.5f} ± {r['kld_err_' + k]:.5f} | {100 * r['same_top_' + k]:.2f}"
+            for k in ("tinystories", "wikitext2", "heldout")) + " |\n")
+    f.write("\nCloser to F32 than RTN (lower mean KL divergence than the same type's RTN row), "
+            "tinystories valid / wikitext-2 / held-out:\n\n")
+    f.write("| type | " + " | ".join(m for m in ("gptq", "gptq act-order", "awq no-clip", "awq", "awq+gptq")) + " |\n")
+    f.write("|---|" + "---|" * 5 + "\n")
+    for t in dict.fromkeys(r["type"] for r in rows if r["method"] == "rtn" and r["type"] != "w8a8"):
+        rtn = next(r for r in rows if r["type"] == t and r["method"] == "rtn")
+        cells = []
+        for m in ("gptq", "gptq act-order", "awq no-clip", "awq", "awq+gptq"):
+            r = next((r for r in rows if r["type"] == t and r["method"] == m), None)
+            cells.append("—" if not r else " / ".join("yes" if r["kld_" + k] < rtn["kld_" + k] else "**no**"
+                                                      for k in ("tinystories", "wikitext2", "heldout")))
         f.write(f"| {t} | " + " | ".join(cells) + " |\n")
     f.write("\nQ2_K/Q3_K are not listed: rows of 128 and 384 fit no 256-wide K-quant block, so every matrix falls "
             "back to q4_0 and the rows would repeat q4_0's; q3_g32/q2_g32 (presso-native, 4.0/3.0 bits per weight "

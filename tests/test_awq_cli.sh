@@ -18,7 +18,8 @@ cal=(--calib "$calib" --calib-count 2 --calib-len 64 -t 2)
 ppl() { "$PRESSO" ppl "$1" -f "$valid" -c 128 --protocol llamacpp --chunks 20 -t 2 --json 2>/dev/null |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["ppl"])'; }
 
-"$PRESSO" quantize "$model" "$tmp/awq.gguf" --method awq --type q4_1 --awq-grid 10 --awq-clip "${cal[@]}" --json \
+# the clip search is on by default (llm-awq / AutoAWQ do it); --no-awq-clip leaves it out
+"$PRESSO" quantize "$model" "$tmp/awq.gguf" --method awq --type q4_1 --awq-grid 10 "${cal[@]}" --json \
   >"$tmp/awq.json" 2>"$tmp/awq.err" && pass || fail "awq: $(cat "$tmp/awq.err")"
 python3 - "$tmp/awq.json" <<'PY' && pass || fail "awq json: $(head -c 400 "$tmp/awq.json")"
 import json, sys
@@ -52,9 +53,15 @@ echo "valid.txt first 20 chunks: f32 $f32, smoothquant w8a8 $sq, awq q4_1 $awq"
 python3 -c "import sys; f, s, a = $f32, $sq, $awq; sys.exit(0 if abs(s / f - 1) < 0.01 and f < a < 1.2 * f else 1)" &&
   pass || fail "smoothquant ppl $sq not within 1% of f32 $f32 (or awq $awq implausible)"
 
+"$PRESSO" quantize "$model" "$tmp/awq-noclip.gguf" --method awq --type q4_1 --awq-grid 10 --no-awq-clip "${cal[@]}" \
+  --json 2>/dev/null | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["awq"]["clip"] is False else 1)' &&
+  pass || fail "--no-awq-clip: the report does not say clip false"
+cmp -s "$tmp/awq.gguf" "$tmp/awq-noclip.gguf" && fail "--no-awq-clip wrote the same file as the default" || pass
+
 no_output_file="$tmp/bad.gguf"
+expect_error "both clip flags" "exclude each other" "$PRESSO" quantize "$model" "$no_output_file" --method awq --type q4_0 --awq-clip --no-awq-clip "${cal[@]}"
 expect_error "alpha with awq" "--alpha is SmoothQuant" "$PRESSO" quantize "$model" "$no_output_file" --method awq --type q4_0 --alpha 0.3 "${cal[@]}"
-expect_error "awq-clip with gptq" "--awq-grid and --awq-clip go with" "$PRESSO" quantize "$model" "$no_output_file" --method gptq --type q4_0 --awq-clip "${cal[@]}"
+expect_error "awq-clip with gptq" "--awq-grid and --awq-clip / --no-awq-clip go with" "$PRESSO" quantize "$model" "$no_output_file" --method gptq --type q4_0 --awq-clip "${cal[@]}"
 expect_error "smoothquant type" "smoothquant writes w8a8" "$PRESSO" quantize "$model" "$no_output_file" --method smoothquant --type q4_0 "${cal[@]}"
 expect_error "awq no calib" "awq needs calibration text" "$PRESSO" quantize "$model" "$no_output_file" --method awq --type q4_0
 expect_error "alpha range" "--alpha" "$PRESSO" quantize "$model" "$no_output_file" --method smoothquant --alpha 1.5 "${cal[@]}"
