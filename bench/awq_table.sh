@@ -135,17 +135,19 @@ with open(base + ".md", "w") as f:
                 f"{r['ppl_tinystories']:.4f} ± {r['ppl_tinystories_err']:.4f} | {r['ppl_tinystories'] - f32['ppl_tinystories']:+.4f} | "
                 f"{r['ppl_wikitext2']:.3f} ± {r['ppl_wikitext2_err']:.3f} | {r['ppl_wikitext2'] - f32['ppl_wikitext2']:+.3f} | "
                 f"{r['ppl_heldout']:.4f} | {r['quant_seconds']:.2f} |\n")
-    f.write("\nBeats RTN (lower perplexity than the same type's RTN row), tinystories valid / wikitext-2 / held-out:\n\n")
-    f.write("| type | " + " | ".join(m for m in ("gptq", "gptq act-order", "awq no-clip", "awq", "awq+gptq")) + " |\n")
-    f.write("|---|" + "---|" * 5 + "\n")
-    for t in dict.fromkeys(r["type"] for r in rows if r["method"] == "rtn" and r["type"] != "w8a8"):
-        rtn = next(r for r in rows if r["type"] == t and r["method"] == "rtn")
-        cells = []
-        for m in ("gptq", "gptq act-order", "awq no-clip", "awq", "awq+gptq"):
-            r = next((r for r in rows if r["type"] == t and r["method"] == m), None)
-            cells.append("—" if not r else " / ".join("yes" if r[k] < rtn[k] else "**no**"
-                                                      for k in ("ppl_tinystories", "ppl_wikitext2", "ppl_heldout")))
-        f.write(f"| {t} | " + " | ".join(cells) + " |\n")
+    def beats_rtn(title, prefix):  # per type and method: lower than RTN on each text (yes / **no**)
+        methods = ("gptq", "gptq act-order", "awq no-clip", "awq", "awq+gptq")
+        f.write(f"\n{title}, tinystories valid / wikitext-2 / held-out:\n\n")
+        f.write("| type | " + " | ".join(methods) + " |\n|---|" + "---|" * len(methods) + "\n")
+        for t in dict.fromkeys(r["type"] for r in rows if r["method"] == "rtn" and r["type"] != "w8a8"):
+            rtn = next(r for r in rows if r["type"] == t and r["method"] == "rtn")
+            cells = []
+            for m in methods:
+                r = next((r for r in rows if r["type"] == t and r["method"] == m), None)
+                cells.append("—" if not r else " / ".join("yes" if r[prefix + k] < rtn[prefix + k] else "**no**"
+                                                          for k in ("tinystories", "wikitext2", "heldout")))
+            f.write(f"| {t} | " + " | ".join(cells) + " |\n")
+    beats_rtn("Beats RTN (lower perplexity than the same type's RTN row)", "ppl_")
     f.write("\nKL divergence from F32 (ppl --kl-divergence, llama-perplexity's measure: mean over the scored "
             "tokens of KL(P_f32 ‖ P_quantized), ± its standard error; same top: % of tokens whose most likely "
             "next token is F32's):\n\n")
@@ -156,18 +158,7 @@ with open(base + ".md", "w") as f:
         f.write(f"| {r['method']} | {r['type']} | " + " | ".join(
             f"{r['kld_' + k]:.5f} ± {r['kld_err_' + k]:.5f} | {100 * r['same_top_' + k]:.2f}"
             for k in ("tinystories", "wikitext2", "heldout")) + " |\n")
-    f.write("\nCloser to F32 than RTN (lower mean KL divergence than the same type's RTN row), "
-            "tinystories valid / wikitext-2 / held-out:\n\n")
-    f.write("| type | " + " | ".join(m for m in ("gptq", "gptq act-order", "awq no-clip", "awq", "awq+gptq")) + " |\n")
-    f.write("|---|" + "---|" * 5 + "\n")
-    for t in dict.fromkeys(r["type"] for r in rows if r["method"] == "rtn" and r["type"] != "w8a8"):
-        rtn = next(r for r in rows if r["type"] == t and r["method"] == "rtn")
-        cells = []
-        for m in ("gptq", "gptq act-order", "awq no-clip", "awq", "awq+gptq"):
-            r = next((r for r in rows if r["type"] == t and r["method"] == m), None)
-            cells.append("—" if not r else " / ".join("yes" if r["kld_" + k] < rtn["kld_" + k] else "**no**"
-                                                      for k in ("tinystories", "wikitext2", "heldout")))
-        f.write(f"| {t} | " + " | ".join(cells) + " |\n")
+    beats_rtn("Closer to F32 than RTN (lower mean KL divergence than the same type's RTN row)", "kld_")
     f.write("\nQ2_K/Q3_K are not listed: rows of 128 and 384 fit no 256-wide K-quant block, so every matrix falls "
             "back to q4_0 and the rows would repeat q4_0's; q3_g32/q2_g32 (presso-native, 4.0/3.0 bits per weight "
             "before the f32 norms) are the 3- and 2-bit rows.\n")
