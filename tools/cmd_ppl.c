@@ -245,7 +245,8 @@ int cmd_ppl(int argc, char **argv) {
     };
     if (!json)
         fprintf(stderr, "presso: %s: %lld tokens (tokenized in %.2f s), protocol %s, ctx %lld, %d prompt positions\n",
-                kld_compare_mode ? kld_path : text_path, (long long)n_ids, tokenize_seconds, protocol, (long long)ctx, n_prefix);
+                kld_compare_mode ? kld_path : text_path, (long long)n_ids, tokenize_seconds, protocol, (long long)ctx,
+                n_prefix);
     /* the base file: written as the chunks are scored, or read to compare with */
     presso_kld_writer writer = {0};
     kld_compare cmp = {.base = &base};
@@ -283,7 +284,8 @@ int cmd_ppl(int argc, char **argv) {
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "model", m->path);
-        cJSON_AddStringToObject(o, "file", text_path);
+        /* with --kl-divergence the tokens come from the base file */
+        cJSON_AddStringToObject(o, "file", text_path ? text_path : kld_path);
         cJSON_AddStringToObject(o, "protocol", protocol);
         cJSON_AddNumberToObject(o, "ppl", r.ppl);
         cJSON_AddNumberToObject(o, "ppl_err", r.ppl_err);

@@ -99,7 +99,8 @@ presso_status presso_kld_writer_add(presso_kld_writer *w, const float *logits, i
     const int64_t slots = presso_kld_record_slots(w->n_vocab);
     for (int32_t j = 0; j < n; j++) {
         presso_kld_compress(logits + (int64_t)j * w->n_vocab, w->n_vocab, targets[j], w->record);
-        PRESSO_TRY(write_bytes(w, w->record, sizeof(uint16_t) * (size_t)slots)); /* x86-64: little-endian, as llama.cpp's */
+        /* x86-64 is little-endian, as llama.cpp's files are */
+        PRESSO_TRY(write_bytes(w, w->record, sizeof(uint16_t) * (size_t)slots));
     }
     return PRESSO_OK;
 }
