@@ -141,7 +141,7 @@ presso_status presso_kld_base_open(const char *path, presso_kld_base *b) {
                              b->n_vocab, b->n_chunk);
     }
     if (st == PRESSO_OK) {
-        /* the sizes in unsigned 128-bit-safe steps: each factor is bounded above */
+        /* in double: exact for any file below 2^53 bytes, and a hostile header's huge product cannot wrap */
         const double want = (double)KLD_HEADER_BYTES + 4.0 * b->n_chunk * (double)b->n_ctx +
                             2.0 * (double)b->n_chunk * presso_kld_scored_per_chunk(b->n_ctx) *
                                 (double)presso_kld_record_slots(b->n_vocab);
