@@ -2,7 +2,8 @@
 # Post-training quantization table: method × type → perplexity (tinystories
 # valid.txt and wikitext-2 test, llama.cpp protocol `ppl --protocol llamacpp
 # -c 128`), file size and bits per weight, against llama.cpp's own
-# llama-quantize on the same reference file.
+# llama-quantize on the same reference file; and each row's KL divergence
+# from the reference on the same tokens (ppl --kl-divergence).
 #
 #   tinystories-656k: reference = the F32 GGUF `presso convert` writes from
 #     the HF safetensors; llama.cpp types Q4_0 Q4_1 Q5_0 Q8_0 Q3_K Q2_K.
@@ -152,22 +153,40 @@ with open(base + ".md", "w") as f:
                         "The same setting (damp 0.1 + act-order + imatrix scales) at llama.cpp's Q3_K types: 10.853 / "
                         "42.141 (llama.cpp 12.061 / 43.103); at its Q2_K types: 11.739 / 43.451 (llama.cpp 13.995 / 49.832). "
                         "Reproduce with --method gptq+imatrix+act-order+d0.1."}
+    f.write("\nKL divergence from the reference (ppl --kl-divergence: mean over the scored tokens of "
+            "KL(P_ref ‖ P_row) ± its standard error; same top: % of tokens whose most likely next token is the "
+            "reference's), on the same tokens as the perplexities:\n\n")
+    f.write("| type (llama.cpp) | method | KLD tinystories | same top | KLD wikitext-2 | same top |\n"
+            "|---|---|---:|---:|---:|---:|\n")
+    for r in rows:
+        if r["method"] in ("f32", "f16") or "kld_tinystories" not in r: continue
+        f.write(f"| {r['type']} | {r['method']} | " + " | ".join(
+            f"{r['kld_' + k]:.5f} ± {r['kld_err_' + k]:.5f} | {100 * r['same_top_' + k]:.2f}"
+            for k in ("tinystories", "wikitext2")) + " |\n")
     f.write("\n" + notes[model] + "\n")
     f.write("\nrtn rows: presso's RTN written with the same per-tensor types as llama.cpp's file; where the note says "
             "'identical', every tensor's bytes equal llama-quantize's, so its perplexities are the llama.cpp row's.\n")
 PY
 }
 
-ppl_json() { # MODEL TEXT CHUNKS
+# The reference's log-probabilities of each text's scored tokens (ppl
+# --kl-divergence-base), made once: every row's ppl run also compares with
+# them token by token (KL divergence from the reference, same top token).
+base_kld() { # TEXT CHUNKS OUT
   local chunks=()
-  [ "$3" != 0 ] && chunks=(--chunks "$3")
-  nice -n 5 "$presso" ppl "$1" -f "$2" -c 128 --protocol llamacpp -t "$threads" "${chunks[@]}" --json 2>/dev/null
+  [ "$2" != 0 ] && chunks=(--chunks "$2")
+  nice -n 5 "$presso" ppl "$ref" -f "$1" -c 128 --protocol llamacpp -t "$threads" "${chunks[@]}" \
+    --kl-divergence-base "$3" >/dev/null 2>&1
+}
+
+ppl_json() { # MODEL BASE_KLD
+  nice -n 5 "$presso" ppl "$1" --kl-divergence-base "$2" --kl-divergence -t "$threads" --json 2>/dev/null
 }
 
 row() { # METHOD LLAMA_TYPE FILE QUANT_JSON [NOTE]
   local v w i
-  v=$(ppl_json "$3" "$valid" "$valid_chunks")
-  w=$(ppl_json "$3" "$wiki" "$wiki_chunks")
+  v=$(ppl_json "$3" "$tmp/valid.kld")
+  w=$(ppl_json "$3" "$tmp/wiki.kld")
   i=$("$presso" info "$3" --json 2>/dev/null)
   python3 - "$1" "$2" "$3" "$4" "$v" "$w" "$i" "${5:-}" >>"$rows" <<'PY'
 import json, os, sys
@@ -179,6 +198,9 @@ print(json.dumps({"method": method, "type": typ, "bytes": os.path.getsize(path),
                   "tensor_types": {k: t["tensors"] for k, t in info["tensor_types"].items()},
                   "ppl_tinystories": v["ppl"], "ppl_tinystories_err": v["ppl_err"], "tinystories_chunks": v["n_chunks"],
                   "ppl_wikitext2": w["ppl"], "ppl_wikitext2_err": w["ppl_err"], "wikitext2_chunks": w["n_chunks"],
+                  "kld_tinystories": v["kld"]["mean"], "kld_err_tinystories": v["kld"]["mean_err"],
+                  "same_top_tinystories": v["kld"]["same_top"], "kld_wikitext2": w["kld"]["mean"],
+                  "kld_err_wikitext2": w["kld"]["mean_err"], "same_top_wikitext2": w["kld"]["same_top"],
                   "note": note}))
 PY
   tail -1 "$rows" >&2
@@ -224,6 +246,8 @@ if [ $tables_only = 1 ]; then
   cat "$base.md"
   exit 0
 fi
+base_kld "$valid" "$valid_chunks" "$tmp/valid.kld"
+base_kld "$wiki" "$wiki_chunks" "$tmp/wiki.kld"
 if [ $full_run = 1 ]; then
   row "$ref_type" "$ref_type" "$ref" ""
 fi
