@@ -124,13 +124,12 @@ presso_status presso_kld_writer_close(presso_kld_writer *w, presso_status st) {
 
 /* ---- reader ---- */
 
-presso_status presso_kld_base_open(const char *path, presso_kld_base *b) {
+presso_status presso_kld_base_open_buffer(const uint8_t *data, size_t size, const char *name, presso_kld_base *b) {
     memset(b, 0, sizeof *b);
-    PRESSO_TRY(presso_map_file(path, &b->file));
-    const uint8_t *d = b->file.data;
-    const size_t size = b->file.size;
+    const char *path = name;
+    const uint8_t *d = data;
     presso_status st = PRESSO_OK;
-    if (size < KLD_HEADER_BYTES || memcmp(d, kld_magic, 8) != 0)
+    if (!d || size < KLD_HEADER_BYTES || memcmp(d, kld_magic, 8) != 0)
         st = presso_fail(PRESSO_ERR_FORMAT, "%s: not a file of base log-probabilities (no \"_logits_\" header)", path);
     if (st == PRESSO_OK) {
         b->n_ctx = get_i32(d + 8);
@@ -152,17 +151,31 @@ presso_status presso_kld_base_open(const char *path, presso_kld_base *b) {
                              path, size, b->n_ctx, b->n_vocab, b->n_chunk, want);
     }
     if (st != PRESSO_OK) {
-        presso_unmap_file(&b->file);
         memset(b, 0, sizeof *b);
         return st;
     }
+    b->file.data = data;
+    b->file.size = size;
     b->tokens = d + KLD_HEADER_BYTES;
     b->records = b->tokens + 4 * (size_t)b->n_chunk * (size_t)b->n_ctx;
     return PRESSO_OK;
 }
 
+presso_status presso_kld_base_open(const char *path, presso_kld_base *b) {
+    memset(b, 0, sizeof *b);
+    presso_mapped_file file;
+    PRESSO_TRY(presso_map_file(path, &file));
+    const presso_status st = presso_kld_base_open_buffer(file.data, file.size, path, b);
+    if (st != PRESSO_OK) {
+        presso_unmap_file(&file);
+        return st;
+    }
+    b->owns_file = true;
+    return PRESSO_OK;
+}
+
 void presso_kld_base_close(presso_kld_base *b) {
-    presso_unmap_file(&b->file);
+    if (b->owns_file) presso_unmap_file(&b->file);
     memset(b, 0, sizeof *b);
 }
 
@@ -233,6 +246,7 @@ static void mean_err(double sum, double sum2, int64_t n, double *mean, double *e
 
 static int cmp_float(const void *x, const void *y) {
     const float a = *(const float *)x, b = *(const float *)y;
+    if (isnan(a) || isnan(b)) return isnan(a) - isnan(b); /* NaN (a hostile base file's) sorts last: a total order */
     return (a > b) - (a < b);
 }
 

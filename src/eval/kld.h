@@ -20,6 +20,8 @@
 #ifndef PRESSO_EVAL_KLD_H
 #define PRESSO_EVAL_KLD_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -51,6 +53,7 @@ presso_status presso_kld_writer_close(presso_kld_writer *w, presso_status st);
 /* ---- reading one ---- */
 typedef struct {
     presso_mapped_file file;
+    bool owns_file; /* mapped by presso_kld_base_open (unmapped on close); false: the caller's buffer */
     int32_t n_ctx, n_vocab, n_chunk;
     const uint8_t *tokens;  /* int32 [n_chunk * n_ctx], unaligned */
     const uint8_t *records; /* chunk-major, presso_kld_record_slots(n_vocab) uint16 each */
@@ -58,6 +61,8 @@ typedef struct {
 
 /* Maps path and checks its header and size (names the file and the problem). */
 presso_status presso_kld_base_open(const char *path, presso_kld_base *b);
+/* The same checks on bytes in memory (kept by the caller while b is used); name is for messages. */
+presso_status presso_kld_base_open_buffer(const uint8_t *data, size_t size, const char *name, presso_kld_base *b);
 void presso_kld_base_close(presso_kld_base *b);
 int32_t presso_kld_base_token(const presso_kld_base *b, int64_t i);
 /* Positions scored per chunk (n_ctx - 1 - n_ctx/2). */
