@@ -135,97 +135,56 @@ int cmd_ppl(int argc, char **argv) {
     if (!path || (!text_path && !kld_compare_mode))
         return cli_usage_error("usage: presso ppl MODEL -f TEXT [-c CTX] [--protocol P]");
     if (llamacpp && stride) return cli_usage_error("--stride goes with --protocol strided");
+    /* One exit below: everything is released at `done`. */
+    int rc = 1;
     presso_kld_base base = {0};
+    presso_model *m = NULL;
+    char *text = NULL;
+    int32_t *ids = NULL, *hard_ids = NULL;
+    int64_t n_ids = 0, n_hard = 0;
+    presso_prompt *prompt = NULL;
+    presso_llama_prefix prefix = {0};
+    presso_kld_writer writer = {0};
+    kld_compare cmp = {.base = &base};
+    presso_kld_summary ks = {0};
+    presso_ppl_result r;
     if (kld_compare_mode) {
-        if (presso_kld_base_open(kld_path, &base) != PRESSO_OK) return cli_fail();
+        if (presso_kld_base_open(kld_path, &base) != PRESSO_OK) goto failed;
         if (ctx && ctx != base.n_ctx) {
-            const int32_t base_ctx = base.n_ctx;
-            presso_kld_base_close(&base);
-            return cli_usage_error("-c %lld differs from the context %d that %s was computed with", (long long)ctx,
-                                   base_ctx, kld_path);
+            rc = cli_usage_error("-c %lld differs from the context %d that %s was computed with", (long long)ctx,
+                                 base.n_ctx, kld_path);
+            goto done;
         }
         ctx = base.n_ctx;
     }
     size_t len = 0;
-    char *text = kld_compare_mode ? calloc(1, 1) : cli_read_file(text_path, &len);
-    if (!text) {
-        presso_kld_base_close(&base);
-        return 1;
-    }
-    presso_model *m;
-    int rc = cli_open_model_to_run(path, tokenizer, &m);
-    if (rc) {
-        free(text);
-        presso_kld_base_close(&base);
-        return rc;
-    }
-    if (kld_compare_mode && base.n_vocab != m->config.vocab_size) {
-        fprintf(stderr, "presso: error: %s holds a vocabulary of %d, the model %s has %d: not the same tokenizer\n",
-                kld_path, base.n_vocab, path, m->config.vocab_size);
-        free(text);
-        presso_kld_base_close(&base);
-        presso_model_free(m);
-        return 1;
-    }
+    if (!kld_compare_mode && !(text = cli_read_file(text_path, &len))) goto done;
+    if ((rc = cli_open_model_to_run(path, tokenizer, &m)) != 0) goto done;
+    rc = 1;
     if (!m->tokenizer) {
-        free(text);
-        presso_model_free(m);
-        return cli_usage_error("%s: the model has no tokenizer; pass one with -z", path);
+        rc = cli_usage_error("%s: the model has no tokenizer; pass one with -z", path);
+        goto done;
     }
     if (ctx == 0) ctx = llamacpp ? 512 : m->config.max_seq_len;
     if (ctx > m->config.max_seq_len)
         fprintf(stderr, "presso: warning: context %lld exceeds the model's trained context %d\n", (long long)ctx,
                 m->config.max_seq_len);
-    int32_t *ids = NULL;
-    int64_t n_ids = 0;
     const double t_tok = presso_now_seconds();
-    /* llama-perplexity tokenizes the whole text once, with BOS when the vocabulary adds it. */
+    /* llama-perplexity tokenizes the whole text once, with BOS when the vocabulary adds it;
+     * with --kl-divergence the tokens are the base file's. */
     const bool add_bos = presso_tokenizer_adds_bos(m->tokenizer);
-    if (kld_compare_mode) {
-        n_ids = (int64_t)base.n_chunk * base.n_ctx;
-        if (!(ids = malloc(sizeof(int32_t) * (size_t)n_ids))) {
-            free(text);
-            presso_kld_base_close(&base);
-            presso_model_free(m);
-            return cli_usage_error("out of memory for %lld tokens", (long long)n_ids);
-        }
-        for (int64_t i = 0; i < n_ids; i++) {
-            ids[i] = presso_kld_base_token(&base, i);
-            if (ids[i] < 0 || ids[i] >= m->config.vocab_size) {
-                fprintf(stderr, "presso: error: %s: token %lld is %d, outside the vocabulary\n", kld_path, (long long)i,
-                        ids[i]);
-                free(ids), free(text);
-                presso_kld_base_close(&base);
-                presso_model_free(m);
-                return 1;
-            }
-        }
-    } else if (presso_tokenizer_encode(m->tokenizer, text, len, add_bos, &ids, &n_ids) != PRESSO_OK) {
-        free(text);
-        presso_model_free(m);
-        return cli_fail();
-    }
+    const presso_status tok_st = kld_compare_mode
+                                     ? presso_kld_base_tokens(&base, kld_path, m->config.vocab_size, &ids, &n_ids)
+                                     : presso_tokenizer_encode(m->tokenizer, text, len, add_bos, &ids, &n_ids);
+    if (tok_st != PRESSO_OK) goto failed;
     const double tokenize_seconds = presso_now_seconds() - t_tok;
-    free(text);
-    presso_prompt *prompt = NULL;
-    presso_llama_prefix prefix = {0};
-    int32_t *hard_ids = NULL;
-    int64_t n_hard = 0;
-    if (prompt_path && (rc = cli_load_prompt(prompt_path, m, &prompt, &prefix)) != 0) {
-        free(ids);
-        presso_model_free(m);
-        return rc;
-    }
+    if (prompt_path && (rc = cli_load_prompt(prompt_path, m, &prompt, &prefix)) != 0) goto done;
     /* A hard prompt (CTP's baseline): BOS + the text, before every window. */
     if (hard_prompt) {
         if (presso_tokenizer_encode(m->tokenizer, hard_prompt, strlen(hard_prompt), add_bos, &hard_ids, &n_hard) !=
                 PRESSO_OK ||
-            n_hard > (1 << 20)) {
-            free(ids);
-            presso_prompt_free(prompt);
-            presso_model_free(m);
-            return cli_fail();
-        }
+            n_hard > (1 << 20))
+            goto failed;
         prefix.n_tokens = (int32_t)n_hard;
         prefix.tokens = hard_ids;
     }
@@ -248,39 +207,24 @@ int cmd_ppl(int argc, char **argv) {
                 kld_compare_mode ? kld_path : text_path, (long long)n_ids, tokenize_seconds, protocol, (long long)ctx,
                 n_prefix);
     /* the base file: written as the chunks are scored, or read to compare with */
-    presso_kld_writer writer = {0};
-    kld_compare cmp = {.base = &base};
+    const int32_t n_chunk = presso_ppl_llamacpp_chunks(n_ids, p.n_ctx, p.max_chunks);
     presso_status pst = PRESSO_OK;
-    if (kld_path && !kld_compare_mode) {
-        const int64_t n_chunk_max = n_ids / ctx;
-        const int32_t n_chunk = (int32_t)(chunks > 0 && chunks < n_chunk_max ? chunks : n_chunk_max);
-        if (n_chunk < 1)
-            pst = presso_fail(PRESSO_ERR_INVALID_ARG, "%s: %lld tokens make no chunk of %lld", text_path,
-                              (long long)n_ids, (long long)ctx);
-        else pst = presso_kld_writer_open(&writer, kld_path, (int32_t)ctx, m->config.vocab_size, n_chunk, ids);
+    if (kld_path && !kld_compare_mode && n_chunk > 0) { /* no chunk: presso_perplexity says why */
+        pst = presso_kld_writer_open(&writer, kld_path, p.n_ctx, m->config.vocab_size, n_chunk, ids);
         p.on_scored = save_scored;
         p.scored_user = &writer;
     } else if (kld_compare_mode) {
-        const int32_t n_chunk = chunks > 0 && chunks < base.n_chunk ? (int32_t)chunks : base.n_chunk;
-        pst = presso_kld_acc_init(&cmp.acc, (int64_t)n_chunk * presso_kld_scored_per_chunk(base.n_ctx));
+        pst = presso_kld_acc_init(&cmp.acc, (int64_t)n_chunk * presso_kld_scored_per_chunk(p.n_ctx));
         p.on_scored = compare_scored;
         p.scored_user = &cmp;
     }
-    presso_ppl_result r;
     if (pst == PRESSO_OK) pst = presso_perplexity(m, ids, n_ids, &p, &r);
     if (writer.path) pst = presso_kld_writer_close(&writer, pst);
-    presso_kld_summary ks = {0};
-    if (kld_compare_mode && pst == PRESSO_OK) presso_kld_summarize(&cmp.acc, &ks);
-    presso_kld_acc_free(&cmp.acc);
-    presso_kld_base_close(&base);
-    free(hard_ids);
     if (pst != PRESSO_OK) {
-        presso_prompt_free(prompt);
-        free(ids);
-        presso_model_free(m);
         if (!json) fprintf(stderr, "\n");
-        return cli_fail();
+        goto failed;
     }
+    if (kld_compare_mode) presso_kld_summarize(&cmp.acc, &ks);
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "model", m->path);
@@ -317,8 +261,15 @@ int cmd_ppl(int argc, char **argv) {
         fprintf(stderr, "presso: %d chunks, %lld tokens scored, %.2f s (%.1f tokens/s)\n", r.n_chunks,
                 (long long)r.n_scored, r.seconds, r.seconds > 0 ? (double)r.n_chunks * r.n_ctx / r.seconds : 0.0);
     }
-    free(ids);
+    rc = 0;
+    goto done;
+failed:
+    rc = cli_fail();
+done:
+    presso_kld_acc_free(&cmp.acc);
+    presso_kld_base_close(&base);
+    free(text), free(ids), free(hard_ids);
     presso_prompt_free(prompt);
     presso_model_free(m);
-    return 0;
+    return rc;
 }

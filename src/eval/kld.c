@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "eval/perplexity.h"
 
 static const char kld_magic[8] = {'_', 'l', 'o', 'g', 'i', 't', 's', '_'};
 enum { KLD_HEADER_BYTES = 8 + 3 * 4 };
@@ -16,14 +17,10 @@ int64_t presso_kld_record_slots(int32_t n_vocab) { return 2 * (((int64_t)n_vocab
 int32_t presso_kld_scored_per_chunk(int32_t n_ctx) { return n_ctx - 1 - n_ctx / 2; }
 
 double presso_kld_compress(const float *logits, int32_t vocab, int32_t target, uint16_t *record) {
-    float max_logit = logits[0], min_logit = logits[0];
-    for (int32_t i = 1; i < vocab; i++) {
-        max_logit = fmaxf(max_logit, logits[i]);
-        min_logit = fminf(min_logit, logits[i]);
-    }
+    float max_logit, min_logit = logits[0];
+    const double sum_exp = presso_logits_sum_exp(logits, vocab, &max_logit, NULL);
+    for (int32_t i = 1; i < vocab; i++) min_logit = fminf(min_logit, logits[i]);
     min_logit = fmaxf(min_logit, max_logit - 16.0f);
-    double sum_exp = 0.0;
-    for (int32_t i = 0; i < vocab; i++) sum_exp += expf(logits[i] - max_logit);
     const float log_sum_exp = (float)log(sum_exp);
     const float min_log_prob = min_logit - max_logit - log_sum_exp;
     const float scale = (max_logit - min_logit) / 65535.0f;
@@ -181,6 +178,31 @@ void presso_kld_base_close(presso_kld_base *b) {
 
 int32_t presso_kld_base_token(const presso_kld_base *b, int64_t i) { return get_i32(b->tokens + 4 * i); }
 
+presso_status presso_kld_base_tokens(const presso_kld_base *b, const char *name, int32_t vocab, int32_t **ids,
+                                     int64_t *n_ids) {
+    *ids = NULL;
+    *n_ids = 0;
+    if (b->n_vocab != vocab)
+        return presso_fail(PRESSO_ERR_INVALID_ARG,
+                           "%s holds a vocabulary of %d, the model has %d: not the same tokenizer", name, b->n_vocab,
+                           vocab);
+    const int64_t n = (int64_t)b->n_chunk * b->n_ctx;
+    int32_t *t = malloc(sizeof(int32_t) * (size_t)n);
+    if (!t) return presso_fail(PRESSO_ERR_NOMEM, "%s: out of memory for %lld tokens", name, (long long)n);
+    for (int64_t i = 0; i < n; i++) {
+        t[i] = presso_kld_base_token(b, i);
+        if (t[i] < 0 || t[i] >= vocab) {
+            const int32_t bad = t[i];
+            free(t);
+            return presso_fail(PRESSO_ERR_FORMAT, "%s: token %lld is %d, outside the vocabulary", name, (long long)i,
+                               bad);
+        }
+    }
+    *ids = t;
+    *n_ids = n;
+    return PRESSO_OK;
+}
+
 /* ---- comparison ---- */
 
 presso_status presso_kld_acc_init(presso_kld_acc *a, int64_t capacity) {
@@ -198,12 +220,9 @@ void presso_kld_acc_free(presso_kld_acc *a) {
 }
 
 void presso_kld_add(presso_kld_acc *a, const float *logits, int32_t vocab, const uint8_t *base_record, int32_t target) {
-    float max_logit = logits[0];
-    int32_t imax = 0;
-    for (int32_t i = 1; i < vocab; i++)
-        if (logits[i] > max_logit) max_logit = logits[i], imax = i;
-    double sum_exp = 0.0;
-    for (int32_t i = 0; i < vocab; i++) sum_exp += expf(logits[i] - max_logit);
+    float max_logit;
+    int32_t imax;
+    const double sum_exp = presso_logits_sum_exp(logits, vocab, &max_logit, &imax);
     const float log_sum_exp = (float)log(sum_exp);
     float scale, min_log_prob;
     memcpy(&scale, base_record, sizeof scale);

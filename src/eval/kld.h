@@ -65,6 +65,10 @@ presso_status presso_kld_base_open(const char *path, presso_kld_base *b);
 presso_status presso_kld_base_open_buffer(const uint8_t *data, size_t size, const char *name, presso_kld_base *b);
 void presso_kld_base_close(presso_kld_base *b);
 int32_t presso_kld_base_token(const presso_kld_base *b, int64_t i);
+/* All the file's tokens, checked against a model's vocabulary (its size
+ * must be the file's); *ids malloc'd. name is for messages. */
+presso_status presso_kld_base_tokens(const presso_kld_base *b, const char *name, int32_t vocab, int32_t **ids,
+                                     int64_t *n_ids);
 /* Positions scored per chunk (n_ctx - 1 - n_ctx/2). */
 int32_t presso_kld_scored_per_chunk(int32_t n_ctx);
 

@@ -8,12 +8,26 @@
 #include "core/timer.h"
 #include "model/llama.h"
 
-double presso_token_nll(const float *logits, int32_t vocab, int32_t target) {
-    float max = logits[0];
+int32_t presso_ppl_llamacpp_chunks(int64_t n_tokens, int32_t n_ctx, int32_t max_chunks) {
+    const int64_t n = n_ctx > 0 ? n_tokens / n_ctx : 0;
+    return (int32_t)(max_chunks > 0 && max_chunks < n ? max_chunks : n);
+}
+
+double presso_logits_sum_exp(const float *logits, int32_t vocab, float *max, int32_t *argmax) {
+    float m = logits[0];
+    int32_t im = 0;
     for (int32_t i = 1; i < vocab; i++)
-        if (logits[i] > max) max = logits[i];
+        if (logits[i] > m) m = logits[i], im = i;
     double sum_exp = 0.0;
-    for (int32_t i = 0; i < vocab; i++) sum_exp += expf(logits[i] - max);
+    for (int32_t i = 0; i < vocab; i++) sum_exp += expf(logits[i] - m);
+    *max = m;
+    if (argmax) *argmax = im;
+    return sum_exp;
+}
+
+double presso_token_nll(const float *logits, int32_t vocab, int32_t target) {
+    float max;
+    const double sum_exp = presso_logits_sum_exp(logits, vocab, &max, NULL);
     return -((double)(logits[target] - max) - log(sum_exp));
 }
 
@@ -89,8 +103,7 @@ presso_status presso_perplexity(const presso_model *m, const int32_t *tokens, in
     presso_status st = PRESSO_OK;
     int32_t n_chunks = 0;
     if (p->protocol == PRESSO_PPL_LLAMACPP) {
-        n_chunks = (int32_t)(n_tokens / n_ctx);
-        if (p->max_chunks > 0 && p->max_chunks < n_chunks) n_chunks = p->max_chunks;
+        n_chunks = presso_ppl_llamacpp_chunks(n_tokens, n_ctx, p->max_chunks);
         for (int32_t c = 0; c < n_chunks && st == PRESSO_OK; c++) {
             memcpy(window, tokens + (int64_t)c * n_ctx, sizeof(int32_t) * (size_t)n_ctx);
             if (p->bos_id >= 0) window[0] = p->bos_id;

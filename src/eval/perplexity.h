@@ -52,7 +52,16 @@ typedef struct {
 presso_status presso_perplexity(const presso_model *m, const int32_t *tokens, int64_t n_tokens,
                                 const presso_ppl_params *p, presso_ppl_result *out);
 
-/* -log softmax(logits)[target], accumulated in double as llama.cpp does. */
+/* Chunks the llamacpp protocol scores in a text of n_tokens: n_tokens / n_ctx,
+ * capped by max_chunks when it is > 0. */
+int32_t presso_ppl_llamacpp_chunks(int64_t n_tokens, int32_t n_ctx, int32_t max_chunks);
+
+/* Σ_i exp(logits_i − max), accumulated in double as llama.cpp does; *max
+ * (and *argmax, the first index holding it, when not NULL) set on return.
+ * log softmax(logits)_i = logits_i − max − log(result). */
+double presso_logits_sum_exp(const float *logits, int32_t vocab, float *max, int32_t *argmax);
+
+/* -log softmax(logits)[target]. */
 double presso_token_nll(const float *logits, int32_t vocab, int32_t target);
 
 #endif
