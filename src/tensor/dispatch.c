@@ -1,5 +1,6 @@
 /* Runtime kernel selection from cpuid: one binary runs on every x86-64. */
 #include <cpuid.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,22 +45,24 @@ static bool cpu_has_avx512_vnni(void) {
 }
 
 /* The AVX2 tier with the repacked Q4_0 / Q8_0 / Q4_K / Q6_K kernels on VNNI
- * (gemm_packed_avx512.c); built on first use, from presso_kernels_select
- * (single-threaded, before any kernel runs). */
+ * (gemm_packed_avx512.c); built once, on first use, under pthread_once so
+ * that library callers may select kernels from several threads. */
+static presso_kernels avx512_tier;
+static presso_gemm_packed_fn avx512_packed[PRESSO_TYPE_COUNT];
+
+static void build_avx512_tier(void) {
+    avx512_tier = *presso_kernels_avx2_table();
+    memcpy(avx512_packed, presso_gemm_packed_avx2_table, sizeof avx512_packed);
+    presso_gemm_packed_avx512_fill(avx512_packed);
+    avx512_tier.name = "avx512";
+    avx512_tier.gemm_packed = avx512_packed;
+}
+
 const presso_kernels *presso_kernels_avx512(void) {
-    static presso_kernels tier;
-    static presso_gemm_packed_fn packed[PRESSO_TYPE_COUNT];
-    static bool ready;
+    static pthread_once_t built = PTHREAD_ONCE_INIT;
     if (!cpu_has_avx512_vnni()) return NULL;
-    if (!ready) {
-        tier = *presso_kernels_avx2_table();
-        memcpy(packed, presso_gemm_packed_avx2_table, sizeof packed);
-        presso_gemm_packed_avx512_fill(packed);
-        tier.name = "avx512";
-        tier.gemm_packed = packed;
-        ready = true;
-    }
-    return &tier;
+    pthread_once(&built, build_avx512_tier);
+    return &avx512_tier;
 }
 
 presso_status presso_kernels_select(const char *name) {
