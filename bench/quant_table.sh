@@ -34,11 +34,16 @@
 # without --method everything is rerun. The tables are rewritten after
 # every row, so an interrupted run leaves the rows it finished.
 # Calibration: tinystories/sample.txt (disjoint from both evaluation texts),
-# all of its windows of CALIB_LEN (128) tokens, seed 1234.
+# all of its windows of CALIB_LEN (128) tokens, seed 1234; CALIB_TEXT=ts656k
+# calibrates instead on the text of the AWQ / low-bit tables
+# (bench/ts656k_calib.sh: sample.txt + the first half of the model's own
+# generated text, 128 windows drawn with seed 1234), CALIB_TEXT=FILE on FILE
+# (at most 128 windows). The table's "calibration" line says which; results
+# go to the same files (TABLE=NAME writes bench/results/NAME.{md,json}).
 #
 # usage: bench/quant_table.sh [--model tinystories-656k|smollm2] [--method M]... [--tables-only] [PRESSO_BIN]
 #   --tables-only: rewrite the markdown from the JSON, running nothing
-#   env: THREADS (2), WIKI_CHUNKS (tinystories: 300), SMOL_CHUNKS (10), LLAMA_BIN (llama.cpp build/bin),
+#   env: CALIB_TEXT (sample.txt), TABLE, THREADS (2), WIKI_CHUNKS (tinystories: 300), SMOL_CHUNKS (10), LLAMA_BIN (llama.cpp build/bin),
 #        GGUF_PYTHON (python with gguf-py), TYPES (llama.cpp type names)
 set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -62,6 +67,19 @@ if [ ${#methods[@]} -eq 0 ]; then
 fi
 shared="${PRESSO_SHARED_DIR:-$root/../shared}"
 calib="$shared/data/tinystories/sample.txt"
+calib_count=1024 # every window of sample.txt
+calib_desc="tinystories/sample.txt (disjoint from both texts): all its windows of ${CALIB_LEN:-128} tokens, seed 1234"
+case "${CALIB_TEXT:-}" in
+  "") ;;
+  ts656k) # the AWQ / low-bit tables' text: sample.txt + the model's own generated text
+    model="$shared/models/tinystories-656k" # ts656k_calib.sh reads $calib $model $presso $root
+    source "$here/ts656k_calib.sh"
+    calib_count=128
+    calib_desc="$calib_desc; 128 of its windows of ${CALIB_LEN:-128} tokens drawn with seed 1234" ;;
+  *) [ -s "$CALIB_TEXT" ] || { echo "quant_table: CALIB_TEXT $CALIB_TEXT: no such file" >&2; exit 2; }
+    calib="$CALIB_TEXT" calib_count=128
+    calib_desc="$CALIB_TEXT: 128 of its windows of ${CALIB_LEN:-128} tokens drawn with seed 1234" ;;
+esac
 valid="$shared/data/tinystories/valid.txt"
 wiki="$shared/data/wikitext-2/wiki.test.raw"
 threads="${THREADS:-2}"
@@ -79,13 +97,13 @@ rows="$tmp/rows.jsonl"
 
 case "$model_name" in
   tinystories-656k)
-    base="$out/quant_tinystories656k"
+    base="$out/${TABLE:-quant_tinystories656k}"
     types="${TYPES:-Q4_0 Q4_1 Q5_0 Q8_0 Q3_K Q2_K}"
     valid_chunks=0; wiki_chunks="${WIKI_CHUNKS:-300}"
     ref="$tmp/ref-f32.gguf"; ref_type=f32
     [ $tables_only = 1 ] || "$presso" convert "$shared/models/tinystories-656k" "$ref" --type f32 >/dev/null ;;
   smollm2)
-    base="$out/quant_smollm2"
+    base="$out/${TABLE:-quant_smollm2}"
     types="${TYPES:-Q4_0 Q4_K_M Q3_K Q2_K}"
     valid_chunks="${SMOL_CHUNKS:-10}"; wiki_chunks="${SMOL_CHUNKS:-10}"
     ref="$tmp/ref-f16.gguf"; ref_type=f16
@@ -95,10 +113,10 @@ case "$model_name" in
 esac
 
 write_tables() {
-python3 - "$rows" "$base" "$model_name" "$full_run" "$valid_chunks" "$wiki_chunks" "$calib_len" \
+python3 - "$rows" "$base" "$model_name" "$full_run" "$valid_chunks" "$wiki_chunks" "$calib_desc" \
   "$("$presso" --help | head -1)" <<'PY'
 import json, os, platform, sys, time
-rows_path, base, model, full_run, vchunks, wchunks, calib_len, version = sys.argv[1:]
+rows_path, base, model, full_run, vchunks, wchunks, calib_desc, version = sys.argv[1:]
 new = [json.loads(l) for l in open(rows_path)]
 rows = new
 if full_run == "0" and os.path.exists(base + ".json"):  # merge: replace (method, type) rows, keep the rest
@@ -115,7 +133,7 @@ ref_desc = {"tinystories-656k": "tinystories-656k HF safetensors → F32 GGUF (p
 def chunks(n, text): return f"{text}, " + (f"first {n} chunks of 128 tokens" if n != "0" else "whole file")
 meta = {"model": model, "reference": ref_desc, "ctx": 128, "protocol": "llamacpp (second half of each window scored)",
         "tinystories": chunks(vchunks, "tinystories valid.txt"), "wikitext2": chunks(wchunks, "wiki.test.raw"),
-        "calibration": f"tinystories/sample.txt (disjoint from both texts): all its windows of {calib_len} tokens, seed 1234",
+        "calibration": calib_desc,
         "types": "every presso row uses the per-tensor types of llama.cpp's file in the same type group "
                  "(--type-map blk.N.NAME=TYPE read from that file): equal size",
         "llama.cpp": "llama-quantize from the same reference file, no importance matrix",
@@ -271,7 +289,7 @@ for T in $types; do
   for m in "${methods[@]}"; do
     # shellcheck disable=SC2046
     q=$(nice -n 5 "$presso" quantize "$ref" "$tmp/m.gguf" $(method_args "$m") --type "$t" --type-map "$tmap" \
-        --calib "$calib" --calib-count 1024 --calib-len "$calib_len" --seed 1234 -t "$threads" --json 2>"$tmp/q.err") ||
+        --calib "$calib" --calib-count "$calib_count" --calib-len "$calib_len" --seed 1234 -t "$threads" --json 2>"$tmp/q.err") ||
       { echo "presso quantize $m $T failed: $(tail -3 "$tmp/q.err")" >&2; continue; }
     row "$m" "$T" "$tmp/m.gguf" "$q"
   done
