@@ -22,7 +22,8 @@
 # q3_g32/q2_g32 are the 3- and 2-bit rows.
 # JOBS (default 2) types run side by side, each single-threaded (THREADS).
 #
-# usage: bench/awq_table.sh [PRESSO_BIN]   (writes bench/results/awq_tinystories656k.{md,json})
+# usage: bench/awq_table.sh [PRESSO_BIN]   (writes bench/results/awq_tinystories656k.{md,json};
+#        TABLE=NAME writes bench/results/NAME.{md,json}; WIKI_CHUNKS=0 scores the whole of wikitext-2)
 set -eu
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/ts656k_calib.sh"
@@ -108,7 +109,7 @@ done
 wait
 for t in w8a8 $types; do [ "$t" = w8a8 ] && cat "$rows.f32" "$rows.w8a8" >>"$rows" || cat "$rows.$t" >>"$rows"; done
 
-python3 - "$rows" "$out/awq_tinystories656k" "$wiki_chunks" "$("$presso" --help | head -1)" \
+python3 - "$rows" "$out/${TABLE:-awq_tinystories656k}" "$wiki_chunks" "$("$presso" --help | head -1)" \
   "$calib_desc" "$calib_count" "$calib_len" "$heldout_desc" "$heldout_chunks" "$calib" <<'PY'
 import hashlib, json, platform, sys, time
 rows = [json.loads(l) for l in open(sys.argv[1])]
