@@ -42,25 +42,15 @@ rows="$tmp/rows.jsonl"
 : >"$rows"
 cal=(--calib "$calib" --calib-count "$calib_count" --calib-len "$calib_len" --seed 1234)
 
-# The F32 model's log-probabilities of each text's scored tokens (ppl
-# --kl-divergence-base): every row is compared with them token by token.
-base_kld() { # TEXT CHUNKS OUT
-  local chunks=()
-  [ "$2" != 0 ] && chunks=(--chunks "$2")
-  "$presso" ppl "$tmp/f32.gguf" -f "$1" -c 128 --protocol llamacpp -t "$threads" "${chunks[@]}" \
-    --kl-divergence-base "$3" >/dev/null 2>&1
-}
-
-# ppl and KL divergence from F32 on one text (the base file's tokens: the same protocol and chunks)
-ppl_json() { # MODEL BASE
-  "$presso" ppl "$1" --kl-divergence-base "$2" --kl-divergence -t "$threads" --json 2>/dev/null
-}
+# Every row is compared token by token with the F32 model's log-probabilities
+# of each text's scored tokens (bench/kld.sh).
+source "$here/kld.sh"
 
 row() { # METHOD TYPE FILE QUANT_JSON (appends to $rows.$2: one file per type, the types run in parallel)
   local v w h
-  v=$(ppl_json "$3" "$tmp/valid.kld")
-  w=$(ppl_json "$3" "$tmp/wiki.kld")
-  h=$(ppl_json "$3" "$tmp/heldout.kld")
+  v=$(kld_ppl_json "$3" "$tmp/valid.kld")
+  w=$(kld_ppl_json "$3" "$tmp/wiki.kld")
+  h=$(kld_ppl_json "$3" "$tmp/heldout.kld")
   python3 - "$1" "$2" "$3" "$4" "$v" "$w" "$h" >>"$rows.$2" <<'PY'
 import json, os, sys
 method, typ, path, q, v, w, h = sys.argv[1:]
@@ -91,9 +81,9 @@ quant() { # NAME TYPE ARGS...
 # One single-threaded job per type, side by side (the files are small: a
 # job is mostly per-call overhead, and the jobs share the cores better).
 "$presso" convert "$model" "$tmp/f32.gguf" --type f32 >/dev/null
-base_kld "$valid" 0 "$tmp/valid.kld"
-base_kld "$wiki" "$wiki_chunks" "$tmp/wiki.kld"
-base_kld "$heldout" "$heldout_chunks" "$tmp/heldout.kld"
+kld_base "$tmp/f32.gguf" "$valid" 0 "$tmp/valid.kld"
+kld_base "$tmp/f32.gguf" "$wiki" "$wiki_chunks" "$tmp/wiki.kld"
+kld_base "$tmp/f32.gguf" "$heldout" "$heldout_chunks" "$tmp/heldout.kld"
 (row f32 f32 "$tmp/f32.gguf" ""
  quant "rtn (no smoothing)" w8a8 --method rtn --type w8a8
  quant smoothquant w8a8 --method smoothquant --alpha 0.5 "${cal[@]}") &

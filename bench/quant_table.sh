@@ -187,24 +187,15 @@ with open(base + ".md", "w") as f:
 PY
 }
 
-# The reference's log-probabilities of each text's scored tokens (ppl
-# --kl-divergence-base), made once: every row's ppl run also compares with
-# them token by token (KL divergence from the reference, same top token).
-base_kld() { # TEXT CHUNKS OUT
-  local chunks=()
-  [ "$2" != 0 ] && chunks=(--chunks "$2")
-  nice -n 5 "$presso" ppl "$ref" -f "$1" -c 128 --protocol llamacpp -t "$threads" "${chunks[@]}" \
-    --kl-divergence-base "$3" >/dev/null 2>&1
-}
-
-ppl_json() { # MODEL BASE_KLD
-  nice -n 5 "$presso" ppl "$1" --kl-divergence-base "$2" --kl-divergence -t "$threads" --json 2>/dev/null
-}
+# The reference's log-probabilities of each text's scored tokens, made once:
+# every row's ppl run also compares with them token by token (bench/kld.sh).
+KLD_NICE=5
+source "$here/kld.sh"
 
 row() { # METHOD LLAMA_TYPE FILE QUANT_JSON [NOTE]
   local v w i
-  v=$(ppl_json "$3" "$tmp/valid.kld")
-  w=$(ppl_json "$3" "$tmp/wiki.kld")
+  v=$(kld_ppl_json "$3" "$tmp/valid.kld")
+  w=$(kld_ppl_json "$3" "$tmp/wiki.kld")
   i=$("$presso" info "$3" --json 2>/dev/null)
   python3 - "$1" "$2" "$3" "$4" "$v" "$w" "$i" "${5:-}" >>"$rows" <<'PY'
 import json, os, sys
@@ -264,8 +255,8 @@ if [ $tables_only = 1 ]; then
   cat "$base.md"
   exit 0
 fi
-base_kld "$valid" "$valid_chunks" "$tmp/valid.kld"
-base_kld "$wiki" "$wiki_chunks" "$tmp/wiki.kld"
+kld_base "$ref" "$valid" "$valid_chunks" "$tmp/valid.kld"
+kld_base "$ref" "$wiki" "$wiki_chunks" "$tmp/wiki.kld"
 if [ $full_run = 1 ]; then
   row "$ref_type" "$ref_type" "$ref" ""
 fi
