@@ -86,6 +86,23 @@ r = i["tensor_roles"]
 assert all(r[k]["sparsity"] == 0.5 for k in "attn_q attn_k attn_v attn_output ffn_gate ffn_up ffn_down".split()), r
 PY
 grep -qaF presso.sparsegpt.block_size "$tmp/sgb.gguf" && pass || fail "sgb.gguf lacks presso.sparsegpt.block_size"
+# --type-map: token_embd kept in F16 (as the SparseGPT / GPTQ papers keep the
+# embeddings) while the block linears are pruned and quantized jointly: the
+# weights grow by exactly F16's bytes minus q4_0's for that one matrix, and the
+# map is recorded in the JSON and the file.
+"$PRESSO" prune "$model" "$tmp/sgt.gguf" "${sg[@]}" --type-map token_embd=f16 --json >"$tmp/sgt.json" 2>/dev/null &&
+  "$PRESSO" info "$tmp/sgt.gguf" --json >"$tmp/sgt.info" 2>/dev/null &&
+  python3 - "$tmp/sgt.json" "$tmp/sgt.info" "$tmp/sg.info" <<'PY' && pass || fail "sparsegpt --type-map: $(head -c 300 "$tmp/sgt.json")"
+import json, sys
+d, i, base = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+assert d["type_map"] == "token_embd=f16" and d["type"] == "q4_0", d
+t = i["tensor_types"]
+assert t["f16"]["tensors"] == 1 and t["f16"]["params"] == 2048 * 128 and t["q4_0"]["tensors"] == 14, t
+assert i["tensor_roles"]["ffn_down"]["sparsity"] >= 0.5, i["tensor_roles"]
+assert i["weight_bytes"] - base["weight_bytes"] == 2048 * 128 * 2 - 2048 * 128 // 32 * 18, (i["weight_bytes"], base["weight_bytes"])
+PY
+grep -qaF presso.type_map "$tmp/sgt.gguf" && pass || fail "sgt.gguf lacks presso.type_map"
+
 # They run: finite perplexity, above the dense model's (the quality order is
 # bench/prune_table.sh's; 4 x 64 calibration tokens are too few for it).
 ppl() { "$PRESSO" ppl "$1" -f "$valid" -c 128 --chunks 12 --protocol llamacpp -t 2 --json 2>/dev/null |
@@ -116,6 +133,11 @@ expect_error "map value" "--sparsity-map" "${p[@]}" --method magnitude --sparsit
 expect_error "damp on magnitude" "SparseGPT option" "${p[@]}" --method magnitude --damp 0.1
 expect_error "blocksize on wanda" "SparseGPT option" "${p[@]}" --method wanda --blocksize 64 --calib "$calib"
 expect_error "blocksize 0" "--blocksize" "${p[@]}" --method sparsegpt --blocksize 0 --calib "$calib"
+expect_error "type-map offset grid" "cannot hold the pruned zeros" "${p[@]}" --method magnitude --quantize q4_0 \
+  --type-map ffn_down=q4_1
+expect_error "type-map quantizes dense" "give --quantize" "${p[@]}" --method magnitude --type-map ffn_down=q8_0
+expect_error "type-map unknown tensor" "unknown tensor 'nope'" "${p[@]}" --method magnitude --type-map nope=f16
+expect_error "type-map entry" "is not NAME=TYPE" "${p[@]}" --method magnitude --type-map token_embd
 expect_error "same file" "refusing to overwrite" "$PRESSO" prune "$tmp/mag.gguf" "$tmp/mag.gguf" --method magnitude
 expect_error "missing input" "nope.gguf" "$PRESSO" prune "$tmp/nope.gguf" "$tmp/bad.gguf" --method magnitude
 expect_error "quantize rejects pruning" "presso prune" "$PRESSO" quantize "$model" "$tmp/bad.gguf" --method wanda --type q4_0

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "compress/driver.h"
 #include "model/model.h"
 #include "presso.h"
 #include "tune/prompt.h"
@@ -23,6 +24,12 @@ bool cli_flag(const char *arg, const char *short_name, const char *long_name);
  * on failure prints a usage error naming the option. */
 bool cli_int(const char *option, const char *value, int64_t lo, int64_t hi, int64_t *out);
 bool cli_float(const char *option, const char *value, double lo, double hi, double *out);
+
+/* Parses --type-map's "NAME=TYPE,NAME=TYPE" into out[cap] (*n entries):
+ * NAME is a base (token_embd, output, attn_q, ..., ffn_down: every layer)
+ * or blk.N.NAME / a glob such as blk.*.ffn_down; TYPE a type presso writes.
+ * False after a usage error naming the entry. */
+bool cli_parse_type_map(const char *spec, presso_type_override *out, int cap, int *n);
 
 /* Reads a whole file (text); NULL + error message on failure. */
 char *cli_read_file(const char *path, size_t *len);

@@ -1,7 +1,7 @@
 /* presso prune IN OUT.gguf --method magnitude|wanda|sparsegpt [--sparsity S | --nm N:M]
  *     [--scope row|layer] [--sparsity-map GLOB=S,...] [--calib FILE] [--calib-count N] [--calib-len L]
  *     [--seed S] [--damp 0.01] [--blocksize 128] [--type f32|f16|bf16 | --quantize TYPE] [-z TOK] [-t THREADS]
- *     [--allow-requantize] [--json]
+ *     [--type-map NAME=TYPE,...] [--allow-requantize] [--json]
  *
  * A method is one row of `methods` below: its pass (compress/pass.h) and
  * which options it takes; the row's run function does the work, so a method
@@ -29,7 +29,7 @@ typedef struct prune_method prune_method;
 /* Everything the command line asked for, checked. */
 typedef struct {
     const prune_method *method;
-    const char *in, *out, *tokenizer, *calib_file, *sparsity_map_spec;
+    const char *in, *out, *tokenizer, *calib_file, *sparsity_map_spec, *type_map_spec;
     presso_type type;  /* of every block linear (dense, or the --quantize type) */
     bool quantize;     /* --quantize given */
     bool allow_requantize;
@@ -39,6 +39,8 @@ typedef struct {
     bool per_layer;
     presso_sparsity_override map[MAX_MAP];
     int n_map;
+    presso_type_override types[MAX_MAP]; /* --type-map: e.g. token_embd=f16, as the papers keep embeddings */
+    int n_types;
     int64_t threads, calib_count, calib_len, seed;
     /* Filled in by the run. */
     presso_compress_params cp;
@@ -81,6 +83,8 @@ static int run_pass(prune_job *job, presso_model *m) {
         .type = job->type,
         /* a dense output dequantizes a quantized source once: nothing is quantized twice */
         .allow_requantize = job->allow_requantize || !job->quantize,
+        .overrides = job->types,
+        .n_overrides = job->n_types,
         .opts = {.damp = job->damp, .block_cols = (int)job->block_cols, .n_threads = (int)job->threads,
                  .sparsity = job->sparsity, .nm_n = job->nm_n, .nm_m = job->nm_m, .prune_per_layer = job->per_layer,
                  .sparsity_map = job->map, .n_sparsity_map = job->n_map},
@@ -144,6 +148,7 @@ static presso_status write_meta(void *user, presso_gguf_writer *w) {
     PRESSO_TRY(presso_gguf_writer_set_string(w, "presso.prune.scope", job->per_layer ? "layer" : "row"));
     if (job->sparsity_map_spec)
         PRESSO_TRY(presso_gguf_writer_set_string(w, "presso.prune.sparsity_map", job->sparsity_map_spec));
+    if (job->type_map_spec) PRESSO_TRY(presso_gguf_writer_set_string(w, "presso.type_map", job->type_map_spec));
     PRESSO_TRY(presso_gguf_writer_set_u64(w, "presso.prune.linear_params", (uint64_t)pm->linear_params));
     PRESSO_TRY(presso_gguf_writer_set_u64(w, "presso.prune.linear_nonzero", (uint64_t)pm->linear_nonzero));
     if (job->cp.n_fallback) PRESSO_TRY(presso_gguf_writer_set_string(w, "presso.fallback", job->cp.fallbacks));
@@ -218,6 +223,7 @@ static int report(const prune_job *job, const presso_model *m, const prune_meta 
         cJSON_AddNumberToObject(o, "sparsity", job->nm_m > 0 ? 1.0 - (double)job->nm_n / job->nm_m : job->sparsity);
         cJSON_AddStringToObject(o, "scope", job->per_layer ? "layer" : "row");
         if (job->sparsity_map_spec) cJSON_AddStringToObject(o, "sparsity_map", job->sparsity_map_spec);
+        if (job->type_map_spec) cJSON_AddStringToObject(o, "type_map", job->type_map_spec);
         cJSON_AddNumberToObject(o, "linear_params", (double)meta->linear_params);
         cJSON_AddNumberToObject(o, "linear_nonzero", (double)meta->linear_nonzero);
         cJSON_AddNumberToObject(o, "linear_sparsity", achieved);
@@ -292,6 +298,9 @@ int cmd_prune(int argc, char **argv) {
         } else if (cli_option(argv, argc, &i, NULL, "--sparsity-map", &v)) {
             if (!v) return cli_usage_error("--sparsity-map needs GLOB=SPARSITY[,GLOB=SPARSITY...]");
             job.sparsity_map_spec = v;
+        } else if (cli_option(argv, argc, &i, NULL, "--type-map", &v)) {
+            if (!v) return cli_usage_error("--type-map needs NAME=TYPE[,NAME=TYPE...]");
+            job.type_map_spec = v;
         } else if (cli_option(argv, argc, &i, NULL, "--type", &v)) {
             if (!v) return cli_usage_error("--type needs f32, f16 or bf16");
             type_name = v;
@@ -365,6 +374,22 @@ int cmd_prune(int argc, char **argv) {
             return cli_usage_error("prune: --quantize %s cannot hold the pruned zeros exactly (its grid has an "
                                    "offset); use q4_0, q5_0, q8_0, q3_k or q6_k", quant_name);
         job.quantize = true;
+    }
+    if (job.type_map_spec) {
+        if (!cli_parse_type_map(job.type_map_spec, job.types, MAX_MAP, &job.n_types)) return 2;
+        /* token_embd / output are not pruned: any type; a pruned linear's type must hold its zeros */
+        for (int i = 0; i < job.n_types; i++) {
+            const presso_type_override *o = &job.types[i];
+            if (strcmp(o->name, "token_embd") == 0 || strcmp(o->name, "output") == 0) continue;
+            const bool quantized = presso_type_traits_of(o->type)->is_quantized;
+            if (!presso_prune_type_keeps_zeros(o->type) || (quantized && pm->joint && !presso_grid_supported(o->type)))
+                return cli_usage_error("prune: --type-map %s=%s cannot hold the pruned zeros exactly; a pruned "
+                                       "linear takes f32, f16, bf16, q4_0, q5_0, q8_0, q3_k or q6_k", o->name,
+                                       presso_type_name(o->type));
+            if (quantized && !job.quantize)
+                return cli_usage_error("prune: --type-map %s=%s quantizes a pruned linear; give --quantize TYPE too",
+                                       o->name, presso_type_name(o->type));
+        }
     }
     if (needs_calibration(pm) && !job.calib_file)
         return cli_usage_error("prune: %s needs calibration text: --calib FILE (e.g. "

@@ -94,40 +94,6 @@ static void print_progress(void *user, const presso_compress_progress *p) {
             p->eta);
 }
 
-static const char *const override_names[] = {"token_embd", "output",   "attn_q", "attn_k",  "attn_v",
-                                             "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
-
-/* "NAME=TYPE,NAME=TYPE" into overrides; false after a usage error. */
-static bool parse_type_map(const char *spec, presso_type_override *out, int cap, int *n) {
-    *n = 0;
-    char buf[16384];
-    if (strlen(spec) >= sizeof buf) return cli_usage_error("--type-map is too long"), false;
-    snprintf(buf, sizeof buf, "%s", spec);
-    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(item, '=');
-        if (!eq) return cli_usage_error("--type-map: '%s' is not NAME=TYPE", item), false;
-        *eq = '\0';
-        /* a base name, or blk.<layer or glob>.<block base> */
-        const char *base = item;
-        if (strncmp(item, "blk.", 4) == 0 && strrchr(item, '.') > item + 3) base = strrchr(item, '.') + 1;
-        bool known = false;
-        for (size_t i = base == item ? 0 : 2; i < sizeof override_names / sizeof override_names[0]; i++)
-            known |= strcmp(base, override_names[i]) == 0;
-        if (!known || strlen(item) >= sizeof out[0].name)
-            return cli_usage_error("--type-map: unknown tensor '%s' (token_embd, output, attn_q, attn_k, attn_v, "
-                                   "attn_output, ffn_gate, ffn_up, ffn_down, or blk.N.NAME / a glob such as "
-                                   "blk.*.ffn_down)", item), false;
-        presso_type t;
-        if (presso_type_from_name(eq + 1, &t) != PRESSO_OK || !presso_type_traits_of(t)->from_float_ref || t == PRESSO_TYPE_Q8_1 || t == PRESSO_TYPE_Q8_K)
-            return cli_usage_error("--type-map: '%s' is not a type presso writes", eq + 1), false;
-        if (*n == cap) return cli_usage_error("--type-map: too many entries"), false;
-        snprintf(out[*n].name, sizeof out[*n].name, "%s", item);
-        out[*n].type = t;
-        (*n)++;
-    }
-    return true;
-}
-
 static bool same_file(const char *a, const char *b) {
     struct stat sa, sb;
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
@@ -262,7 +228,7 @@ int cmd_quantize(int argc, char **argv) {
     if (strcmp(pass->name, "gptq") != 0 && (act_order || damp_set))
         return cli_usage_error("quantize: --act-order and --damp are GPTQ options");
     presso_type_override overrides[512];
-    if (type_map && !parse_type_map(type_map, overrides, 512, &cp.n_overrides)) return 2;
+    if (type_map && !cli_parse_type_map(type_map, overrides, 512, &cp.n_overrides)) return 2;
     cp.overrides = overrides;
     cp.imatrix_from_calib = imatrix_from_calib;
     cp.opts = (presso_pass_opts){.damp = damp, .act_order = act_order, .block_cols = 128, .n_threads = (int)threads};
