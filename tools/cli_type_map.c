@@ -1,5 +1,6 @@
 /* --type-map NAME=TYPE[,NAME=TYPE...]: per-tensor type overrides of the
  * compression driver (compress/driver.h), shared by quantize and prune. */
+#define _POSIX_C_SOURCE 200809L /* strtok_r */
 #include <stdio.h>
 #include <string.h>
 
