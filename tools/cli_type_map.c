@@ -30,7 +30,8 @@ bool cli_parse_type_map(const char *spec, presso_type_override *out, int cap, in
                                    "attn_output, ffn_gate, ffn_up, ffn_down, or blk.N.NAME / a glob such as "
                                    "blk.*.ffn_down)", item), false;
         presso_type t;
-        if (presso_type_from_name(eq + 1, &t) != PRESSO_OK || !presso_type_traits_of(t)->from_float_ref || t == PRESSO_TYPE_Q8_1 || t == PRESSO_TYPE_Q8_K)
+        if (presso_type_from_name(eq + 1, &t) != PRESSO_OK || !presso_type_traits_of(t)->from_float_ref ||
+            t == PRESSO_TYPE_Q8_1 || t == PRESSO_TYPE_Q8_K) /* activation-only types */
             return cli_usage_error("--type-map: '%s' is not a type presso writes", eq + 1), false;
         if (*n == cap) return cli_usage_error("--type-map: too many entries"), false;
         snprintf(out[*n].name, sizeof out[*n].name, "%s", item);

@@ -6,7 +6,6 @@
  *     [-z TOK] [-t THREADS] [--allow-requantize] [--json]
  * smoothquant writes W8A8 (presso-native type w8a8, which llama.cpp refuses)
  * and takes no --type. */
-#define _POSIX_C_SOURCE 200809L /* strtok_r */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
