@@ -67,25 +67,25 @@ if [ ${#methods[@]} -eq 0 ]; then
 fi
 shared="${PRESSO_SHARED_DIR:-$root/../shared}"
 calib="$shared/data/tinystories/sample.txt"
+calib_len="${CALIB_LEN:-128}"
 calib_count=1024 # every window of sample.txt
-calib_desc="tinystories/sample.txt (disjoint from both texts): all its windows of ${CALIB_LEN:-128} tokens, seed 1234"
+calib_desc="tinystories/sample.txt (disjoint from both texts): all its windows of $calib_len tokens, seed 1234"
 case "${CALIB_TEXT:-}" in
   "") ;;
   ts656k) # the AWQ / low-bit tables' text: sample.txt + the model's own generated text
     model="$shared/models/tinystories-656k" # ts656k_calib.sh reads $calib $model $presso $root
     source "$here/ts656k_calib.sh"
     calib_count=128
-    calib_desc="$calib_desc; 128 of its windows of ${CALIB_LEN:-128} tokens drawn with seed 1234" ;;
+    calib_desc="$calib_desc; 128 of its windows of $calib_len tokens drawn with seed 1234" ;;
   *) [ -s "$CALIB_TEXT" ] || { echo "quant_table: CALIB_TEXT $CALIB_TEXT: no such file" >&2; exit 2; }
     calib="$CALIB_TEXT" calib_count=128
-    calib_desc="$CALIB_TEXT: 128 of its windows of ${CALIB_LEN:-128} tokens drawn with seed 1234" ;;
+    calib_desc="$CALIB_TEXT: 128 of its windows of $calib_len tokens drawn with seed 1234" ;;
 esac
 valid="$shared/data/tinystories/valid.txt"
 wiki="$shared/data/wikitext-2/wiki.test.raw"
 threads="${THREADS:-2}"
 # OpenMP threads that spin at barriers crawl on a shared machine (4x slower measured at load 30)
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
-calib_len="${CALIB_LEN:-128}"
 llama_bin="${LLAMA_BIN:-/tmp/lcpp/llama_cpp_python-0.3.36/vendor/llama.cpp/build/bin}"
 py="${GGUF_PYTHON:-$HOME/.cache/presso/venv/bin/python}"
 out="$root/bench/results"
